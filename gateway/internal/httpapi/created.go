@@ -1,0 +1,20 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"google.golang.org/protobuf/proto"
+
+	pbxv1 "github.com/synergycall/pbx-portal/gateway/gen/pbx/v1"
+)
+
+// CreatedStatus answers 201 for a successful CreateUser. Keyed on the response
+// type so the server needs no HTTP knowledge (no x-http-code metadata).
+// grpc-gateway calls this after setting Content-Type and before the body.
+func CreatedStatus(_ context.Context, w http.ResponseWriter, m proto.Message) error {
+	if _, ok := m.(*pbxv1.CreateUserResponse); ok {
+		w.WriteHeader(http.StatusCreated)
+	}
+	return nil
+}

@@ -1,0 +1,4 @@
+// Package httpapi turns the generated grpc-gateway handlers into the REST API
+// of the contract. It only adapts transport details (JSON options, HTTP status
+// codes, body limit, logging); every business rule lives in the C++ server.
+package httpapi

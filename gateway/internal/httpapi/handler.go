@@ -1,0 +1,42 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health/grpc_health_v1"
+
+	pbxv1 "github.com/synergycall/pbx-portal/gateway/gen/pbx/v1"
+	"github.com/synergycall/pbx-portal/gateway/internal/openapi"
+)
+
+// Config is what the HTTP side needs beyond the backend connection.
+type Config struct {
+	MaxBodyBytes int64
+	Log          *slog.Logger
+}
+
+// New builds the complete HTTP handler: generated REST routes, /healthz,
+// /openapi.json, body limit and access log.
+func New(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, Marshaler()),
+		runtime.WithErrorHandler(ErrorHandler),
+		runtime.WithForwardResponseOption(CreatedStatus),
+		runtime.WithHealthzEndpoint(grpc_health_v1.NewHealthClient(conn)),
+	)
+	if err := pbxv1.RegisterUserServiceHandler(ctx, mux, conn); err != nil {
+		return nil, fmt.Errorf("register UserService: %w", err)
+	}
+	if err := pbxv1.RegisterApplyServiceHandler(ctx, mux, conn); err != nil {
+		return nil, fmt.Errorf("register ApplyService: %w", err)
+	}
+	if err := mux.HandlePath(http.MethodGet, "/openapi.json", openapi.Serve); err != nil {
+		return nil, fmt.Errorf("register /openapi.json: %w", err)
+	}
+	return AccessLog(cfg.Log, LimitBody(mux, cfg.MaxBodyBytes)), nil
+}

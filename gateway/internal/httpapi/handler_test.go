@@ -1,0 +1,243 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pbxv1 "github.com/synergycall/pbx-portal/gateway/gen/pbx/v1"
+)
+
+// fakeUsers stands in for the C++ server: just enough behaviour to exercise
+// every transport path. ApplyService is not registered, so Apply is
+// UNIMPLEMENTED exactly as the real server answers today.
+type fakeUsers struct {
+	pbxv1.UnimplementedUserServiceServer
+	sawDeadline atomic.Bool
+}
+
+var testUser = &pbxv1.User{
+	Id: "0b0c6a52-3c1e-4e40-9a8b-6c0b7e3b2f11", TenantId: "default", Name: "Ada", Email: "ada@example.com",
+	Extension: 1000, CreatedAt: timestamppb.New(time.Unix(1700000000, 0)),
+}
+
+func invalidID() error {
+	st, _ := status.New(codes.InvalidArgument, "invalid request").WithDetails(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "id", Description: "must be a UUID"}},
+	})
+	return st.Err()
+}
+
+func (f *fakeUsers) CreateUser(ctx context.Context, req *pbxv1.CreateUserRequest) (*pbxv1.CreateUserResponse, error) {
+	_, ok := ctx.Deadline()
+	f.sawDeadline.Store(ok)
+	if req.GetEmail() == "full@example.com" {
+		return nil, status.Error(codes.ResourceExhausted, "extension pool 1000-1999 exhausted")
+	}
+	return &pbxv1.CreateUserResponse{
+		User:           testUser,
+		SipCredentials: &pbxv1.SipCredentials{UserId: testUser.Id, Extension: 1000, Username: "1000", Password: "pw"},
+	}, nil
+}
+
+func (f *fakeUsers) GetUser(_ context.Context, req *pbxv1.GetUserRequest) (*pbxv1.GetUserResponse, error) {
+	switch req.GetId() {
+	case testUser.Id:
+		return &pbxv1.GetUserResponse{User: testUser}, nil
+	case "not-a-uuid":
+		return nil, invalidID()
+	}
+	return nil, status.Error(codes.NotFound, "user not found")
+}
+
+func (f *fakeUsers) ListUsers(context.Context, *pbxv1.ListUsersRequest) (*pbxv1.ListUsersResponse, error) {
+	return &pbxv1.ListUsersResponse{}, nil
+}
+
+func (f *fakeUsers) DeleteUser(context.Context, *pbxv1.DeleteUserRequest) (*pbxv1.DeleteUserResponse, error) {
+	return &pbxv1.DeleteUserResponse{}, nil
+}
+
+type gateway struct {
+	url    string
+	users  *fakeUsers
+	health *health.Server
+}
+
+func startGateway(t *testing.T) *gateway {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gateway{users: &fakeUsers{}, health: health.NewServer()}
+	srv := grpc.NewServer()
+	pbxv1.RegisterUserServiceServer(srv, g.users)
+	grpc_health_v1.RegisterHealthServer(srv, g.health)
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+
+	conn, err := Dial(lis.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	h, err := New(context.Background(), conn, Config{MaxBodyBytes: 1024, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	g.url = hs.URL
+	return g
+}
+
+func (g *gateway) do(t *testing.T, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, g.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestGatewayEndToEnd(t *testing.T) {
+	g := startGateway(t)
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		contains                 []string
+	}{
+		{"create answers 201 with proto names", "POST", "/users", `{"name":"Ada","email":"ada@example.com","metadata":{"team":"ops"}}`,
+			201, []string{`"sip_credentials":{`, `"tenant_id":"default"`, `"created_at":"2023-11-14T22:13:20Z"`, `"extension_allocated_at":null`, `"metadata":{}`}},
+		{"unknown field is 400", "POST", "/users", `{"name":"Ada","email":"ada@example.com","nickname":"x"}`,
+			400, []string{`"code":3`, `nickname`}},
+		{"pool exhausted is 409", "POST", "/users", `{"name":"Ada","email":"full@example.com"}`,
+			409, []string{`"code":8`, `exhausted`}},
+		{"list is a bare empty array", "GET", "/users", "", 200, []string{`[]`}},
+		{"get returns the bare user", "GET", "/users/" + testUser.Id, "", 200, []string{`"id":"` + testUser.Id + `"`, `"tenant_id":"default"`}},
+		{"malformed id is 400 with BadRequest", "GET", "/users/not-a-uuid", "", 400,
+			[]string{`"@type":"type.googleapis.com/google.rpc.BadRequest"`, `"field_violations":[{`, `"field":"id"`}},
+		{"missing user is 404", "GET", "/users/0b0c6a52-0000-4e40-9a8b-6c0b7e3b2f11", "", 404, []string{`"code":5`}},
+		{"delete answers {}", "DELETE", "/users/" + testUser.Id, "", 200, []string{`{}`}},
+		{"apply is 501 for now", "POST", "/apply", `{}`, 501, []string{`"code":12`}},
+		{"unknown path is 404 JSON", "GET", "/nope", "", 404, []string{`"code":5`}},
+		{"oversized body is 413 JSON", "POST", "/users", `{"name":"` + strings.Repeat("a", 2048) + `"}`, 413, []string{`"code":3`, `"details":[]`}},
+		{"openapi is served", "GET", "/openapi.json", "", 200, []string{`"swagger": "2.0"`, `"/users/{id}/sip-credentials"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := g.do(t, tc.method, tc.path, tc.body)
+			if code != tc.status {
+				t.Fatalf("status %d, want %d; body %s", code, tc.status, body)
+			}
+			compact := body
+			if !strings.HasPrefix(tc.path, "/openapi") {
+				compact = compactJSON(t, body)
+			}
+			for _, s := range tc.contains {
+				if !strings.Contains(compact, s) {
+					t.Errorf("body %s lacks %s", compact, s)
+				}
+			}
+		})
+	}
+	if !g.users.sawDeadline.Load() {
+		t.Error("backend call carried no deadline")
+	}
+}
+
+// A chunked body has no Content-Length, so only the read can catch it; it must
+// still be 413, not the 400 grpc-gateway gives a truncated body.
+func TestGatewayChunkedOversizedBodyIs413(t *testing.T) {
+	g := startGateway(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(g.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	chunk := `{"name":"` + strings.Repeat("a", 2048) + `"}`
+	_, err = fmt.Fprintf(conn, "POST /users HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"+
+		"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(chunk), chunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), `"code":3`) {
+		t.Fatalf("status %d body %s", resp.StatusCode, b)
+	}
+}
+
+func TestGatewayHealthz(t *testing.T) {
+	g := startGateway(t)
+	g.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_SERVING)
+	if code, body := g.do(t, "GET", "/healthz", ""); code != 200 {
+		t.Fatalf("SERVING: status %d body %s", code, body)
+	}
+	g.health.SetServingStatus("", grpc_health_v1.HealthCheckResponse_NOT_SERVING)
+	if code, body := g.do(t, "GET", "/healthz", ""); code != 503 {
+		t.Fatalf("NOT_SERVING: status %d body %s", code, body)
+	}
+}
+
+func TestGatewayHealthzServerDown(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	_ = lis.Close() // nothing listens there now
+	conn, err := Dial(addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	h, err := New(context.Background(), conn, Config{MaxBodyBytes: 1024, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d body %s", w.Code, w.Body.String())
+	}
+}
+
+func compactJSON(t *testing.T, s string) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("not JSON: %q", s)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func TestHTTPStatusTable(t *testing.T) {
+	want := map[codes.Code]int{
+		codes.InvalidArgument:   400,
+		codes.NotFound:          404,
+		codes.AlreadyExists:     409,
+		codes.ResourceExhausted: 409, // contract: pool exhausted is a conflict, not 429
+		codes.Unavailable:       503,
+		codes.Internal:          500,
+		codes.Unimplemented:     501,
+		codes.DeadlineExceeded:  504,
+	}
+	for c, w := range want {
+		if got := HTTPStatus(c); got != w {
+			t.Errorf("HTTPStatus(%v) = %d, want %d", c, got, w)
+		}
+	}
+	// Everything not overridden follows grpc-gateway.
+	for c := codes.OK; c <= codes.Unauthenticated; c++ {
+		if _, overridden := statusOverrides[c]; overridden {
+			continue
+		}
+		if got, def := HTTPStatus(c), runtime.HTTPStatusFromCode(c); got != def {
+			t.Errorf("HTTPStatus(%v) = %d, want grpc-gateway default %d", c, got, def)
+		}
+	}
+}
+
+type errorBody struct {
+	Code    int               `json:"code"`
+	Message string            `json:"message"`
+	Details []json.RawMessage `json:"details"`
+}
+
+func serveError(t *testing.T, err error) (*httptest.ResponseRecorder, errorBody) {
+	t.Helper()
+	mux := runtime.NewServeMux(runtime.WithErrorHandler(ErrorHandler))
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, "/x", nil)
+	ErrorHandler(context.Background(), mux, Marshaler(), w, r, err)
+	var body errorBody
+	if jerr := json.Unmarshal(w.Body.Bytes(), &body); jerr != nil {
+		t.Fatalf("error body %q is not JSON: %v", w.Body.String(), jerr)
+	}
+	return w, body
+}
+
+func TestErrorHandlerOverridesResourceExhausted(t *testing.T) {
+	w, body := serveError(t, status.Error(codes.ResourceExhausted, "extension pool 1000-1999 exhausted"))
+	if w.Code != http.StatusConflict {
+		t.Fatalf("status = %d, want 409", w.Code)
+	}
+	if body.Code != int(codes.ResourceExhausted) || body.Message != "extension pool 1000-1999 exhausted" {
+		t.Fatalf("body = %+v", body)
+	}
+	if body.Details == nil {
+		t.Fatalf("details must be emitted as [] even when empty: %s", w.Body.String())
+	}
+}
+
+func TestErrorHandlerKeepsExplicitStatus(t *testing.T) {
+	err := &runtime.HTTPStatusError{HTTPStatus: 413, Err: status.Error(codes.ResourceExhausted, "big")}
+	if w, _ := serveError(t, err); w.Code != 413 {
+		t.Fatalf("status = %d, want 413", w.Code)
+	}
+}
+
+func TestErrorHandlerRendersBadRequest(t *testing.T) {
+	st, err := status.New(codes.InvalidArgument, "invalid user").WithDetails(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{
+			{Field: "name", Description: "must not be empty"},
+			{Field: "email", Description: "not an email address"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, body := serveError(t, st.Err())
+	if w.Code != http.StatusBadRequest || len(body.Details) != 1 {
+		t.Fatalf("status %d body %s", w.Code, w.Body.String())
+	}
+	var d struct {
+		Type       string `json:"@type"`
+		Violations []struct {
+			Field       string `json:"field"`
+			Description string `json:"description"`
+		} `json:"field_violations"`
+	}
+	if err := json.Unmarshal(body.Details[0], &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Type != "type.googleapis.com/google.rpc.BadRequest" || len(d.Violations) != 2 || d.Violations[1].Field != "email" {
+		t.Fatalf("detail = %s", body.Details[0])
+	}
+}

@@ -1,0 +1,34 @@
+#ifndef PBX_SERVER_APP_CONFIG_H_
+#define PBX_SERVER_APP_CONFIG_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/store/pg_pool.h"
+
+namespace pbx {
+
+// Everything the server reads from its environment (FR-020). Defaults point at
+// the local setup that deploy/up starts; README.md lists every variable.
+struct ServerConfig {
+  std::string grpc_listen = "127.0.0.1:50051";
+  PgPoolOptions database;
+  // How often the database is probed for the health service.
+  absl::Duration health_interval = absl::Seconds(1);
+};
+
+using EnvLookup = std::function<std::optional<std::string>(absl::string_view)>;
+
+// The process environment.
+std::optional<std::string> ProcessEnv(absl::string_view name);
+
+// Reads PBX_* variables; INVALID_ARGUMENT naming every malformed one.
+absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env = ProcessEnv);
+
+}  // namespace pbx
+
+#endif  // PBX_SERVER_APP_CONFIG_H_

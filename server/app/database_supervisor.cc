@@ -1,0 +1,76 @@
+#include "server/app/database_supervisor.h"
+
+
+#include "server/common/log.h"
+#include "server/store/migrations.h"
+#include "server/store/pg_errors.h"
+
+namespace pbx {
+
+DatabaseSupervisor::DatabaseSupervisor(PgPool& pool,
+                                       grpc::HealthCheckServiceInterface* health,
+                                       absl::Duration interval)
+    : pool_(pool), health_(health), interval_(interval) {}
+
+DatabaseSupervisor::~DatabaseSupervisor() { Stop(); }
+
+absl::Status DatabaseSupervisor::EnsureSchema() {
+  if (pool_.schema_ready()) return absl::OkStatus();
+  auto connection = pool_.Connect();
+  if (!connection.ok()) return connection.status();
+  absl::Status status = ApplyMigrations(**connection, EmbeddedMigrations());
+  if (status.ok()) {
+    pool_.MarkSchemaReady();
+    LogInfo("database schema ready");
+  }
+  return status;
+}
+
+bool DatabaseSupervisor::Ping() {
+  try {
+    if (probe_ == nullptr || !probe_->is_open()) {
+      auto connection = pool_.Connect();
+      if (!connection.ok()) return false;
+      probe_ = std::move(*connection);
+    }
+    pqxx::nontransaction(*probe_).exec("SELECT 1");
+    return true;
+  } catch (...) {
+    (void)StatusFromDatabaseException(std::current_exception());
+    probe_.reset();
+    return false;
+  }
+}
+
+absl::Status DatabaseSupervisor::CheckNow() {
+  absl::Status status = EnsureSchema();
+  if (status.ok() && !Ping()) status = DatabaseUnavailableError();
+  if (health_ != nullptr) health_->SetServingStatus(status.ok());
+  return status;
+}
+
+void DatabaseSupervisor::Start() {
+  thread_ = std::thread([this] {
+    bool was_serving = true;
+    absl::MutexLock lock(&mu_);
+    while (!mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval_)) {
+      mu_.Unlock();
+      const bool serving = CheckNow().ok();
+      if (serving != was_serving) {
+        LogInfo(serving ? "database reachable" : "database unreachable");
+        was_serving = serving;
+      }
+      mu_.Lock();
+    }
+  });
+}
+
+void DatabaseSupervisor::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace pbx

@@ -1,0 +1,69 @@
+#include "server/app/portal_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/log.h"
+
+namespace pbx {
+
+PortalServer::PortalServer(const ServerConfig& config)
+    : pool_(config.database),
+      store_(pool_),
+      operations_(store_),
+      user_service_(operations_) {}
+
+absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
+    const ServerConfig& config) {
+  std::unique_ptr<PortalServer> portal(new PortalServer(config));
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(),
+                           &portal->port_);
+  builder.RegisterService(&portal->user_service_);
+  builder.RegisterService(&portal->apply_service_);
+  portal->server_ = builder.BuildAndStart();
+  if (portal->server_ == nullptr || portal->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.grpc_listen));
+  }
+  grpc::HealthCheckServiceInterface* health =
+      portal->server_->GetHealthCheckService();
+  portal->supervisor_ = std::make_unique<DatabaseSupervisor>(
+      portal->pool_, health, config.health_interval);
+  // The first check runs before Start returns so a healthy database serves
+  // requests from the first call on.
+  absl::Status first_check = portal->supervisor_->CheckNow();
+  if (!first_check.ok() && !absl::IsUnavailable(first_check)) {
+    portal->Shutdown(absl::ZeroDuration());
+    return first_check;
+  }
+  if (!first_check.ok()) {
+    LogWarning("database unreachable at start; retrying in the background");
+  }
+  portal->supervisor_->Start();
+  LogInfo("gRPC server listening",
+          {{"address", config.grpc_listen}, {"port", absl::StrCat(portal->port_)}});
+  return portal;
+}
+
+PortalServer::~PortalServer() { Shutdown(absl::ZeroDuration()); }
+
+void PortalServer::Shutdown(absl::Duration grace) {
+  if (stopped_) return;
+  stopped_ = true;
+  if (supervisor_ != nullptr) supervisor_->Stop();
+  if (server_ != nullptr) {
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoMilliseconds(grace));
+    server_->Wait();
+  }
+}
+
+}  // namespace pbx

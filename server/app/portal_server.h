@@ -1,0 +1,53 @@
+#ifndef PBX_SERVER_APP_PORTAL_SERVER_H_
+#define PBX_SERVER_APP_PORTAL_SERVER_H_
+
+#include <memory>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "server/app/config.h"
+#include "server/app/database_supervisor.h"
+#include "server/store/pg_pool.h"
+#include "server/store/pg_user_store.h"
+#include "server/transport/apply_service_impl.h"
+#include "server/transport/user_service_impl.h"
+#include "server/users/user_operations.h"
+
+namespace pbx {
+
+// The whole server wired together: Postgres pool and store, the use cases, the
+// gRPC services with reflection and health, and the database supervisor. main()
+// and the in-process tests start it the same way.
+class PortalServer {
+ public:
+  // Starts listening on config.grpc_listen (port 0 picks a free one). Fails
+  // when the address cannot be bound or the schema cannot be applied; an
+  // unreachable database is not a failure (health says NOT_SERVING until it
+  // is back).
+  static absl::StatusOr<std::unique_ptr<PortalServer>> Start(const ServerConfig& config);
+
+  ~PortalServer();
+
+  int port() const { return port_; }
+
+  // Reports NOT_SERVING, lets in-flight calls finish within `grace`, then stops.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  explicit PortalServer(const ServerConfig& config);
+
+  PgPool pool_;
+  PgUserStore store_;
+  UserOperations operations_;
+  UserServiceImpl user_service_;
+  ApplyServiceImpl apply_service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<DatabaseSupervisor> supervisor_;
+  int port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace pbx
+
+#endif  // PBX_SERVER_APP_PORTAL_SERVER_H_

@@ -1,0 +1,26 @@
+#ifndef PBX_SERVER_CORE_EXTENSION_POOL_H_
+#define PBX_SERVER_CORE_EXTENSION_POOL_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace pbx {
+
+// The portal owns exactly this range (spec: "Extension Range"); the database
+// enforces it too with a CHECK constraint.
+inline constexpr int kFirstExtension = 1000;
+inline constexpr int kLastExtension = 1999;
+inline constexpr int kExtensionPoolSize = kLastExtension - kFirstExtension + 1;
+
+constexpr bool IsPortalExtension(int number) {
+  return number >= kFirstExtension && number <= kLastExtension;
+}
+
+// The error every caller reports when no number is left, so REST and gRPC
+// clients see the same explanation.
+absl::Status ExtensionPoolExhaustedError();
+
+}  // namespace pbx
+
+#endif  // PBX_SERVER_CORE_EXTENSION_POOL_H_

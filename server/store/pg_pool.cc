@@ -1,0 +1,136 @@
+#include "server/store/pg_pool.h"
+
+#include <utility>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/store/pg_errors.h"
+
+namespace pbx {
+namespace {
+
+bool IsUrl(const std::string& conninfo) {
+  return absl::StartsWith(conninfo, "postgresql://") ||
+         absl::StartsWith(conninfo, "postgres://");
+}
+
+}  // namespace
+
+std::string WithConnectionDefaults(const std::string& database_url,
+                                   int connect_timeout_seconds) {
+  // Without these, a database host that silently drops packets would hold a
+  // request for minutes instead of failing fast with UNAVAILABLE.
+  const std::pair<std::string, std::string> defaults[] = {
+      {"connect_timeout", absl::StrCat(connect_timeout_seconds)},
+      {"tcp_user_timeout", absl::StrCat(connect_timeout_seconds * 1000)},
+      {"keepalives_idle", "5"},
+      {"keepalives_interval", "2"},
+      {"keepalives_count", "2"},
+      {"application_name", "pbx-portal"},
+  };
+  std::string result = database_url;
+  const bool url = IsUrl(database_url);
+  for (const auto& [key, value] : defaults) {
+    if (absl::StrContains(database_url, key + "=")) continue;
+    if (url) {
+      absl::StrAppend(&result, absl::StrContains(result, "?") ? "&" : "?", key,
+                      "=", value);
+    } else {
+      absl::StrAppend(&result, " ", key, "=", value);
+    }
+  }
+  return result;
+}
+
+PgPool::PgPool(PgPoolOptions options)
+    : options_(std::move(options)),
+      conninfo_(WithConnectionDefaults(options_.database_url,
+                                       options_.connect_timeout_seconds)) {}
+
+PgPool::~PgPool() = default;
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Connect() const {
+  try {
+    auto connection = std::make_unique<pqxx::connection>(conninfo_);
+    pqxx::nontransaction setup(*connection);
+    setup.exec(absl::StrCat("SET statement_timeout = ",
+                            options_.statement_timeout_ms));
+    return connection;
+  } catch (...) {
+    return StatusFromDatabaseException(std::current_exception());
+  }
+}
+
+bool PgPool::CanAcquire() const {
+  return !idle_.empty() || open_ < options_.size;
+}
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Acquire() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!mu_.AwaitWithTimeout(absl::Condition(this, &PgPool::CanAcquire),
+                              options_.acquire_timeout)) {
+      return absl::UnavailableError("database busy: no free connection");
+    }
+    if (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      return connection;
+    }
+    ++open_;  // reserve the slot before connecting outside the lock
+  }
+  auto connection = Connect();
+  if (!connection.ok()) {
+    absl::MutexLock lock(&mu_);
+    --open_;
+  }
+  return connection;
+}
+
+void PgPool::Release(std::unique_ptr<pqxx::connection> connection) {
+  absl::MutexLock lock(&mu_);
+  if (connection != nullptr && connection->is_open()) {
+    idle_.push_back(std::move(connection));
+  } else {
+    --open_;
+  }
+}
+
+void PgPool::DropIdleConnections() {
+  absl::MutexLock lock(&mu_);
+  open_ -= static_cast<int>(idle_.size());
+  idle_.clear();
+}
+
+absl::Status PgPool::Run(
+    const std::function<absl::Status(pqxx::connection&)>& work) {
+  if (!schema_ready()) return DatabaseUnavailableError();
+  for (int attempt = 0;; ++attempt) {
+    auto connection = Acquire();
+    if (!connection.ok()) return connection.status();
+    absl::Status status;
+    bool broken = false;
+    try {
+      status = work(**connection);
+    } catch (const pqxx::broken_connection&) {
+      broken = true;
+      status = StatusFromDatabaseException(std::current_exception());
+    } catch (...) {
+      status = StatusFromDatabaseException(std::current_exception());
+    }
+    if (broken) {
+      // One broken connection usually means the server restarted, and then
+      // every idle one is stale too.
+      Release(nullptr);
+      DropIdleConnections();
+      if (attempt == 0) continue;
+      return status;
+    }
+    Release(std::move(*connection));
+    return status;
+  }
+}
+
+}  // namespace pbx

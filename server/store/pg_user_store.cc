@@ -1,0 +1,187 @@
+#include "server/store/pg_user_store.h"
+
+#include <string>
+#include <utility>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "server/core/extension_pool.h"
+#include "server/store/advisory_locks.h"
+
+namespace pbx {
+namespace {
+
+// The columns every user query returns, in the order RowToUser reads them.
+constexpr absl::string_view kUserColumns =
+    "u.id::text, u.tenant_id::text, u.name, u.email, u.metadata::text, "
+    "e.number, (extract(epoch FROM u.created_at) * 1000000)::bigint, "
+    "(extract(epoch FROM e.allocated_at) * 1000000)::bigint";
+
+std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
+  google::protobuf::Struct object;
+  for (const auto& [key, value] : metadata) {
+    (*object.mutable_fields())[key].set_string_value(value);
+  }
+  std::string json;
+  // Validated metadata is UTF-8 text, which protobuf's JSON printer accepts.
+  (void)google::protobuf::util::MessageToJsonString(object, &json);
+  return json;
+}
+
+std::map<std::string, std::string> MetadataFromJson(const std::string& json) {
+  google::protobuf::Struct object;
+  std::map<std::string, std::string> metadata;
+  if (!google::protobuf::util::JsonStringToMessage(json, &object).ok()) {
+    return metadata;
+  }
+  for (const auto& [key, value] : object.fields()) {
+    metadata.emplace(key, value.string_value());
+  }
+  return metadata;
+}
+
+UserRecord RowToUser(const pqxx::row& row) {
+  UserRecord user;
+  user.id = row[0].as<std::string>();
+  user.tenant_id = row[1].as<std::string>();
+  user.name = row[2].as<std::string>();
+  user.email = row[3].as<std::string>();
+  user.metadata = MetadataFromJson(row[4].as<std::string>());
+  user.extension = row[5].as<int>();
+  user.created_at = absl::FromUnixMicros(row[6].as<int64_t>());
+  user.extension_allocated_at = absl::FromUnixMicros(row[7].as<int64_t>());
+  return user;
+}
+
+SipCredentials MakeCredentials(const std::string& user_id, int extension,
+                               std::string secret) {
+  return {user_id, extension, absl::StrCat(extension), std::move(secret)};
+}
+
+absl::Status UserNotFound(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("user ", id, " not found"));
+}
+
+}  // namespace
+
+absl::StatusOr<CreatedUser> PgUserStore::CreateUser(const NewUser& user,
+                                                    const std::string& sip_secret) {
+  absl::StatusOr<CreatedUser> created;
+  absl::Status status = pool_.Run([&](pqxx::connection& connection) {
+    pqxx::work transaction(connection);
+    // Allocations queue on one lock so the gap search below always sees the
+    // previous allocation committed: the lowest free number, never a
+    // duplicate (the primary key on number stays the backstop).
+    transaction.exec_params("SELECT pg_advisory_xact_lock($1)",
+                            kExtensionAllocationLockKey);
+    pqxx::result result;
+    try {
+      result = transaction.exec_params(
+          absl::StrCat(
+              "WITH free AS ("
+              "  SELECT n FROM generate_series($1::int, $2::int) AS n"
+              "  WHERE NOT EXISTS (SELECT 1 FROM extensions WHERE number = n)"
+              "  ORDER BY n LIMIT 1),"
+              " u AS ("
+              "  INSERT INTO users (tenant_id, name, email, metadata)"
+              "  SELECT (SELECT id FROM tenants), $3, $4, $5::jsonb FROM free"
+              "  RETURNING *),"
+              " e AS ("
+              "  INSERT INTO extensions (number, user_id, sip_secret)"
+              "  SELECT free.n, u.id, $6 FROM free, u"
+              "  RETURNING *)"
+              " SELECT ", kUserColumns, " FROM u JOIN e ON e.user_id = u.id"),
+          kFirstExtension, kLastExtension, user.name, user.email,
+          MetadataToJson(user.metadata), sip_secret);
+    } catch (const pqxx::unique_violation& e) {
+      if (absl::StrContains(e.what(), "users_tenant_email_key")) {
+        created = absl::AlreadyExistsError(
+            absl::StrCat("a user with email ", user.email, " already exists"));
+        return absl::OkStatus();
+      }
+      throw;
+    }
+    if (result.empty()) {
+      created = ExtensionPoolExhaustedError();
+      return absl::OkStatus();
+    }
+    transaction.commit();
+    UserRecord record = RowToUser(result[0]);
+    SipCredentials credentials =
+        MakeCredentials(record.id, record.extension, sip_secret);
+    created = CreatedUser{std::move(record), std::move(credentials)};
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return created;
+}
+
+absl::StatusOr<UserRecord> PgUserStore::GetUser(absl::string_view id) {
+  absl::StatusOr<UserRecord> user;
+  absl::Status status = pool_.Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction query(connection);
+    pqxx::result result = query.exec_params(
+        absl::StrCat("SELECT ", kUserColumns,
+                     " FROM users u JOIN extensions e ON e.user_id = u.id"
+                     " WHERE u.id = $1::uuid"),
+        std::string(id));
+    user = result.empty() ? absl::StatusOr<UserRecord>(UserNotFound(id))
+                          : RowToUser(result[0]);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return user;
+}
+
+absl::StatusOr<std::vector<UserRecord>> PgUserStore::ListUsers() {
+  std::vector<UserRecord> users;
+  absl::Status status = pool_.Run([&](pqxx::connection& connection) {
+    users.clear();  // a retried attempt starts over
+    pqxx::nontransaction query(connection);
+    pqxx::result result = query.exec(
+        absl::StrCat("SELECT ", kUserColumns,
+                     " FROM users u JOIN extensions e ON e.user_id = u.id"
+                     " ORDER BY e.number"));
+    users.reserve(result.size());
+    for (const auto& row : result) users.push_back(RowToUser(row));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return users;
+}
+
+absl::Status PgUserStore::DeleteUser(absl::string_view id) {
+  return pool_.Run([&](pqxx::connection& connection) {
+    pqxx::work transaction(connection);
+    pqxx::result result = transaction.exec_params(
+        "DELETE FROM users WHERE id = $1::uuid", std::string(id));
+    if (result.affected_rows() == 0) return UserNotFound(id);
+    transaction.commit();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<SipCredentials> PgUserStore::GetSipCredentials(absl::string_view id) {
+  absl::StatusOr<SipCredentials> credentials;
+  absl::Status status = pool_.Run([&](pqxx::connection& connection) {
+    pqxx::nontransaction query(connection);
+    pqxx::result result = query.exec_params(
+        "SELECT number, sip_secret FROM extensions WHERE user_id = $1::uuid",
+        std::string(id));
+    if (result.empty()) {
+      credentials = UserNotFound(id);
+    } else {
+      credentials = MakeCredentials(std::string(id), result[0][0].as<int>(),
+                                    result[0][1].as<std::string>());
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return credentials;
+}
+
+}  // namespace pbx

@@ -1,0 +1,16 @@
+#ifndef PBX_SERVER_TRANSPORT_PROTO_CONVERT_H_
+#define PBX_SERVER_TRANSPORT_PROTO_CONVERT_H_
+
+#include "pbx/v1/user.pb.h"
+#include "pbx/v1/user_service.pb.h"
+#include "server/core/user.h"
+
+namespace pbx {
+
+NewUser FromProto(const v1::CreateUserRequest& request);
+void ToProto(const UserRecord& user, v1::User* proto);
+void ToProto(const SipCredentials& credentials, v1::SipCredentials* proto);
+
+}  // namespace pbx
+
+#endif  // PBX_SERVER_TRANSPORT_PROTO_CONVERT_H_

@@ -1,0 +1,196 @@
+// PgUserStore and the migrations against a real PostgreSQL.
+#include "server/store/pg_user_store.h"
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/core/sip_secret.h"
+#include "server/store/migrations.h"
+#include "tests/unit/test_database.h"
+
+namespace pbx {
+namespace {
+
+using ::testing::HasSubstr;
+
+class PgUserStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    database_ = testing::TestDatabase::Create();
+    if (!database_) GTEST_SKIP() << "PBX_TEST_PG_PORT not set; run tests/run";
+    pool_ = std::make_unique<PgPool>(PgPoolOptions{database_->url(), 8});
+    auto connection = pool_->Connect();
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    ASSERT_TRUE(ApplyMigrations(**connection, EmbeddedMigrations()).ok());
+    pool_->MarkSchemaReady();
+    store_ = std::make_unique<PgUserStore>(*pool_);
+  }
+
+  absl::StatusOr<CreatedUser> Create(const std::string& tag) {
+    return store_->CreateUser({"User " + tag, tag + "@example.com", {}}, GenerateSipSecret());
+  }
+
+  // Fills extensions [first, last] straight in SQL, far faster than one by one.
+  void Fill(int first, int last) {
+    pqxx::connection connection(database_->url());
+    pqxx::work work(connection);
+    work.exec_params(
+        "WITH u AS (INSERT INTO users (tenant_id, name, email)"
+        " SELECT (SELECT id FROM tenants), 'Bulk ' || n, 'bulk' || n || '@example.com'"
+        " FROM generate_series($1::int, $2::int) n RETURNING id, name)"
+        " INSERT INTO extensions (number, user_id, sip_secret)"
+        " SELECT substr(name, 6)::int, id, 'AAAAAAAAAAAAAAAAAAAAAAAA' FROM u",
+        first, last);
+    work.commit();
+  }
+
+  std::optional<testing::TestDatabase> database_;
+  std::unique_ptr<PgPool> pool_;
+  std::unique_ptr<PgUserStore> store_;
+};
+
+TEST_F(PgUserStoreTest, MigrationsRunOnceEvenWhenStartedConcurrently) {
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> results(4);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      auto connection = pool_->Connect();
+      results[i] = connection.ok() ? ApplyMigrations(**connection, EmbeddedMigrations())
+                                   : connection.status();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& result : results) EXPECT_TRUE(result.ok()) << result;
+  pqxx::connection connection(database_->url());
+  pqxx::nontransaction query(connection);
+  EXPECT_EQ(query.exec("SELECT count(*) FROM schema_migrations")[0][0].as<size_t>(),
+            EmbeddedMigrations().size());
+  EXPECT_EQ(query.exec("SELECT count(*) FROM tenants")[0][0].as<int>(), 1);
+}
+
+TEST_F(PgUserStoreTest, AllocatesLowestFreeNumberAndReusesFreedOnes) {
+  for (int expected = 1000; expected < 1003; ++expected) {
+    auto user = Create("u" + std::to_string(expected));
+    ASSERT_TRUE(user.ok()) << user.status();
+    EXPECT_EQ(user->user.extension, expected);
+    EXPECT_EQ(user->sip_credentials.username, std::to_string(expected));
+  }
+  auto all = store_->ListUsers();
+  ASSERT_TRUE(all.ok());
+  ASSERT_TRUE(store_->DeleteUser((*all)[1].id).ok());
+  auto next = Create("again");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->user.extension, 1001);
+  EXPECT_EQ(Create("fourth")->user.extension, 1003);
+}
+
+TEST_F(PgUserStoreTest, LastNumberThenExhaustion) {
+  Fill(1000, 1998);
+  auto last = Create("last");
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->user.extension, 1999);
+  auto none = Create("none");
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(none.status().message(), HasSubstr("1000-1999"));
+  EXPECT_EQ(store_->ListUsers()->size(), 1000u);  // the refused user was not stored
+}
+
+TEST_F(PgUserStoreTest, DuplicateEmailIgnoringCaseIsRefused) {
+  ASSERT_TRUE(store_->CreateUser({"Ada", "ada@example.com", {}}, GenerateSipSecret()).ok());
+  auto duplicate =
+      store_->CreateUser({"Ada 2", "ADA@Example.COM", {}}, GenerateSipSecret());
+  EXPECT_EQ(duplicate.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->ListUsers()->size(), 1u);
+  EXPECT_EQ(Create("next")->user.extension, 1001);  // the failed create used no number
+}
+
+TEST_F(PgUserStoreTest, ConcurrentCreatesGetDistinctLowestNumbers) {
+  constexpr int kThreads = 8, kPerThread = 25;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<int>> numbers(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto user = Create("c" + std::to_string(t) + "_" + std::to_string(i));
+        if (user.ok()) numbers[t].push_back(user->user.extension);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<int> all;
+  for (const auto& list : numbers) all.insert(list.begin(), list.end());
+  ASSERT_EQ(all.size(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_EQ(*all.begin(), 1000);
+  EXPECT_EQ(*all.rbegin(), 1000 + kThreads * kPerThread - 1);
+}
+
+TEST_F(PgUserStoreTest, StoresAndReadsBackEveryField) {
+  const std::string secret = GenerateSipSecret();
+  auto created = store_->CreateUser(
+      {"Zoë \"Q\" O'Brien; [x]", "zoe@example.com", {{"team", "ops"}, {"note", "a\"b\\c"}}},
+      secret);
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto user = store_->GetUser(created->user.id);
+  ASSERT_TRUE(user.ok());
+  EXPECT_EQ(user->name, "Zoë \"Q\" O'Brien; [x]");
+  EXPECT_EQ(user->email, "zoe@example.com");
+  EXPECT_EQ(user->metadata, (std::map<std::string, std::string>{{"team", "ops"},
+                                                               {"note", "a\"b\\c"}}));
+  EXPECT_EQ(user->extension, 1000);
+  EXPECT_FALSE(user->tenant_id.empty());
+  EXPECT_LT(absl::AbsDuration(user->created_at - absl::Now()), absl::Minutes(1));
+  auto credentials = store_->GetSipCredentials(created->user.id);
+  ASSERT_TRUE(credentials.ok());
+  EXPECT_EQ(credentials->password, secret);
+  EXPECT_EQ(credentials->username, "1000");
+}
+
+TEST_F(PgUserStoreTest, UnknownIdsAreNotFound) {
+  const std::string unknown = "123e4567-e89b-12d3-a456-426614174000";
+  EXPECT_EQ(store_->GetUser(unknown).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteUser(unknown).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetSipCredentials(unknown).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(PgUserStoreTest, SchemaRejectsOutOfRangeNumbersAndWeakSecrets) {
+  pqxx::connection connection(database_->url());
+  auto insert = [&](int number, const std::string& secret) {
+    pqxx::work work(connection);
+    auto id = work.exec(
+        "INSERT INTO users (tenant_id, name, email) SELECT id, 'x', "
+        "md5(random()::text) || '@example.com' FROM tenants RETURNING id::text")[0][0]
+                  .as<std::string>();
+    work.exec_params("INSERT INTO extensions (number, user_id, sip_secret) VALUES ($1, $2, $3)",
+                     number, id, secret);
+    work.commit();
+  };
+  EXPECT_THROW(insert(2000, GenerateSipSecret()), pqxx::check_violation);
+  EXPECT_THROW(insert(999, GenerateSipSecret()), pqxx::check_violation);
+  EXPECT_THROW(insert(1000, "short"), pqxx::check_violation);
+  EXPECT_THROW(insert(1000, "has;semicolon0000000000000"), pqxx::check_violation);
+}
+
+TEST_F(PgUserStoreTest, UnreachableDatabaseIsUnavailable) {
+  PgPool pool(PgPoolOptions{"postgresql://postgres@127.0.0.1:1/none", 2, 1});
+  pool.MarkSchemaReady();
+  PgUserStore store(pool);
+  const absl::Time start = absl::Now();
+  auto users = store.ListUsers();
+  EXPECT_EQ(users.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(users.status().message(), ::testing::Not(HasSubstr("127.0.0.1")));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+}
+
+TEST_F(PgUserStoreTest, RequestsWaitForTheSchema) {
+  PgPool pool(PgPoolOptions{database_->url(), 2});
+  PgUserStore store(pool);
+  EXPECT_EQ(store.ListUsers().status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace pbx

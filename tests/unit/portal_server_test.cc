@@ -1,0 +1,130 @@
+// The whole server in-process on 127.0.0.1:0, talked to through a real gRPC
+// channel (the Arrow Flight way), backed by a real PostgreSQL.
+#include "server/app/portal_server.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+#include "pbx/v1/apply_service.grpc.pb.h"
+#include "pbx/v1/user_service.grpc.pb.h"
+#include "tests/unit/test_database.h"
+
+namespace pbx {
+namespace {
+
+using ::testing::MatchesRegex;
+
+std::unique_ptr<v1::UserService::Stub> Connect(int port) {
+  return v1::UserService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+}
+
+class PortalServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    database_ = testing::TestDatabase::Create();
+    if (!database_) GTEST_SKIP() << "PBX_TEST_PG_PORT not set; run tests/run";
+    ServerConfig config;
+    config.grpc_listen = "127.0.0.1:0";
+    config.database.database_url = database_->url();
+    auto portal = PortalServer::Start(config);
+    ASSERT_TRUE(portal.ok()) << portal.status();
+    portal_ = std::move(*portal);
+    stub_ = Connect(portal_->port());
+  }
+
+  void TearDown() override {
+    if (portal_) portal_->Shutdown(absl::Seconds(1));
+  }
+
+  std::optional<testing::TestDatabase> database_;
+  std::unique_ptr<PortalServer> portal_;
+  std::unique_ptr<v1::UserService::Stub> stub_;
+};
+
+TEST_F(PortalServerTest, CreateGetListDelete) {
+  grpc::ClientContext create_context;
+  v1::CreateUserRequest request;
+  request.set_name("Ada Lovelace");
+  request.set_email("ada@example.com");
+  v1::CreateUserResponse created;
+  ASSERT_TRUE(stub_->CreateUser(&create_context, request, &created).ok());
+  EXPECT_EQ(created.user().extension(), 1000);
+  EXPECT_EQ(created.sip_credentials().username(), "1000");
+  EXPECT_THAT(created.sip_credentials().password(), MatchesRegex("[A-Za-z0-9]{24}"));
+
+  grpc::ClientContext list_context;
+  v1::ListUsersResponse listed;
+  ASSERT_TRUE(stub_->ListUsers(&list_context, {}, &listed).ok());
+  ASSERT_EQ(listed.users_size(), 1);
+  EXPECT_EQ(listed.users(0).id(), created.user().id());
+  EXPECT_EQ(listed.users(0).email(), "ada@example.com");
+
+  grpc::ClientContext delete_context;
+  v1::DeleteUserRequest remove;
+  remove.set_id(created.user().id());
+  v1::DeleteUserResponse removed;
+  ASSERT_TRUE(stub_->DeleteUser(&delete_context, remove, &removed).ok());
+
+  grpc::ClientContext get_context;
+  v1::GetUserRequest get;
+  get.set_id(created.user().id());
+  v1::GetUserResponse got;
+  EXPECT_EQ(stub_->GetUser(&get_context, get, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(PortalServerTest, InvalidInputCarriesEveryViolationAsBadRequest) {
+  grpc::ClientContext context;
+  v1::CreateUserResponse response;
+  grpc::Status status = stub_->CreateUser(&context, v1::CreateUserRequest(), &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  ASSERT_EQ(details.details_size(), 1);
+  google::rpc::BadRequest bad_request;
+  ASSERT_TRUE(details.details(0).UnpackTo(&bad_request));
+  ASSERT_EQ(bad_request.field_violations_size(), 2);
+  EXPECT_EQ(bad_request.field_violations(0).field(), "name");
+  EXPECT_EQ(bad_request.field_violations(1).field(), "email");
+}
+
+TEST_F(PortalServerTest, MalformedIdIsInvalidArgument) {
+  grpc::ClientContext context;
+  v1::DeleteUserRequest request;
+  request.set_id("1; DROP TABLE users");
+  v1::DeleteUserResponse response;
+  EXPECT_EQ(stub_->DeleteUser(&context, request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(PortalServerTest, ApplyIsNotImplementedYet) {
+  auto stub = v1::ApplyService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(portal_->port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  v1::ApplyResponse response;
+  EXPECT_EQ(stub->Apply(&context, {}, &response).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST(PortalServerWithoutDatabase, StartsAndAnswersUnavailableFast) {
+  ServerConfig config;
+  config.grpc_listen = "127.0.0.1:0";
+  config.database.database_url = "postgresql://postgres@127.0.0.1:1/none";
+  config.database.connect_timeout_seconds = 1;
+  auto portal = PortalServer::Start(config);
+  ASSERT_TRUE(portal.ok()) << portal.status();
+  auto stub = Connect((*portal)->port());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::ListUsersResponse response;
+  EXPECT_EQ(stub->ListUsers(&context, {}, &response).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  (*portal)->Shutdown(absl::Seconds(1));
+}
+
+}  // namespace
+}  // namespace pbx

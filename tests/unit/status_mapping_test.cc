@@ -1,0 +1,51 @@
+#include "server/transport/status_mapping.h"
+
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+#include "server/core/extension_pool.h"
+#include "server/core/field_violations.h"
+
+namespace pbx {
+namespace {
+
+TEST(ToGrpcStatus, KeepsCodeAndMessage) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+  const struct {
+    absl::Status in;
+    grpc::StatusCode out;
+  } cases[] = {
+      {absl::NotFoundError("x"), grpc::StatusCode::NOT_FOUND},
+      {absl::AlreadyExistsError("x"), grpc::StatusCode::ALREADY_EXISTS},
+      {ExtensionPoolExhaustedError(), grpc::StatusCode::RESOURCE_EXHAUSTED},
+      {absl::UnavailableError("x"), grpc::StatusCode::UNAVAILABLE},
+      {absl::InternalError("x"), grpc::StatusCode::INTERNAL},
+      {absl::UnimplementedError("x"), grpc::StatusCode::UNIMPLEMENTED},
+      {absl::AbortedError("x"), grpc::StatusCode::ABORTED},
+  };
+  for (const auto& c : cases) {
+    grpc::Status status = ToGrpcStatus(c.in);
+    EXPECT_EQ(status.error_code(), c.out) << c.in;
+    EXPECT_EQ(status.error_message(), c.in.message());
+    EXPECT_TRUE(status.error_details().empty());
+  }
+}
+
+TEST(ToGrpcStatus, CarriesFieldViolationsAsBadRequestDetails) {
+  grpc::Status status = ToGrpcStatus(
+      InvalidFieldsError("invalid user", {{"name", "is required"}, {"email", "is required"}}));
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  EXPECT_EQ(details.code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  ASSERT_EQ(details.details_size(), 1);
+  google::rpc::BadRequest bad_request;
+  ASSERT_TRUE(details.details(0).UnpackTo(&bad_request));
+  ASSERT_EQ(bad_request.field_violations_size(), 2);
+  EXPECT_EQ(bad_request.field_violations(0).field(), "name");
+  EXPECT_EQ(bad_request.field_violations(1).field(), "email");
+}
+
+}  // namespace
+}  // namespace pbx
