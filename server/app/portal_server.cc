@@ -6,6 +6,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.pb.h"
 #include "server/common/log.h"
 
 namespace pbx {
@@ -21,6 +22,9 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   std::unique_ptr<PortalServer> portal(new PortalServer(config));
 
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's built-in health service has no descriptor of its own; touching
+  // ours keeps it linked in, so reflection can describe grpc.health.v1.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(),
@@ -34,6 +38,12 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   }
   grpc::HealthCheckServiceInterface* health =
       portal->server_->GetHealthCheckService();
+  // Each service answers health checks by name too; the supervisor flips all
+  // of them together, as every one depends on the database.
+  for (const char* service : {v1::UserService::service_full_name(),
+                              v1::ApplyService::service_full_name()}) {
+    health->SetServingStatus(service, false);
+  }
   portal->supervisor_ = std::make_unique<DatabaseSupervisor>(
       portal->pool_, health, config.health_interval);
   // The first check runs before Start returns so a healthy database serves

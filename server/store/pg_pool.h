@@ -43,6 +43,19 @@ class PgPool {
   // restart), the work is retried once on a fresh connection.
   absl::Status Run(const std::function<absl::Status(pqxx::connection&)>& work);
 
+  // Run for work that produces a value.
+  template <typename T>
+  absl::StatusOr<T> Query(
+      const std::function<absl::StatusOr<T>(pqxx::connection&)>& work) {
+    absl::StatusOr<T> result = absl::UnknownError("query did not run");
+    absl::Status status = Run([&](pqxx::connection& connection) {
+      result = work(connection);
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    return result;
+  }
+
   // Opens a connection outside the pool, for work that must not wait behind
   // requests (migrations, health checks).
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect() const;

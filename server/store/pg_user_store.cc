@@ -70,88 +70,72 @@ absl::Status UserNotFound(absl::string_view id) {
 
 absl::StatusOr<CreatedUser> PgUserStore::CreateUser(const NewUser& user,
                                                     const std::string& sip_secret) {
-  absl::StatusOr<CreatedUser> created;
-  absl::Status status = pool_.Run([&](pqxx::connection& connection) {
-    pqxx::work transaction(connection);
-    // Allocations queue on one lock so the gap search below always sees the
-    // previous allocation committed: the lowest free number, never a
-    // duplicate (the primary key on number stays the backstop).
-    transaction.exec_params("SELECT pg_advisory_xact_lock($1)",
-                            kExtensionAllocationLockKey);
-    pqxx::result result;
-    try {
-      result = transaction.exec_params(
-          absl::StrCat(
-              "WITH free AS ("
-              "  SELECT n FROM generate_series($1::int, $2::int) AS n"
-              "  WHERE NOT EXISTS (SELECT 1 FROM extensions WHERE number = n)"
-              "  ORDER BY n LIMIT 1),"
-              " u AS ("
-              "  INSERT INTO users (tenant_id, name, email, metadata)"
-              "  SELECT (SELECT id FROM tenants), $3, $4, $5::jsonb FROM free"
-              "  RETURNING *),"
-              " e AS ("
-              "  INSERT INTO extensions (number, user_id, sip_secret)"
-              "  SELECT free.n, u.id, $6 FROM free, u"
-              "  RETURNING *)"
-              " SELECT ", kUserColumns, " FROM u JOIN e ON e.user_id = u.id"),
-          kFirstExtension, kLastExtension, user.name, user.email,
-          MetadataToJson(user.metadata), sip_secret);
-    } catch (const pqxx::unique_violation& e) {
-      if (absl::StrContains(e.what(), "users_tenant_email_key")) {
-        created = absl::AlreadyExistsError(
-            absl::StrCat("a user with email ", user.email, " already exists"));
-        return absl::OkStatus();
-      }
-      throw;
-    }
-    if (result.empty()) {
-      created = ExtensionPoolExhaustedError();
-      return absl::OkStatus();
-    }
-    transaction.commit();
-    UserRecord record = RowToUser(result[0]);
-    SipCredentials credentials =
-        MakeCredentials(record.id, record.extension, sip_secret);
-    created = CreatedUser{std::move(record), std::move(credentials)};
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return created;
+  return pool_.Query<CreatedUser>(
+      [&](pqxx::connection& connection) -> absl::StatusOr<CreatedUser> {
+        pqxx::work transaction(connection);
+        // Allocations queue on one lock so the gap search below always sees
+        // the previous allocation committed: the lowest free number, never a
+        // duplicate (the primary key on number stays the backstop).
+        transaction.exec_params("SELECT pg_advisory_xact_lock($1)",
+                                kExtensionAllocationLockKey);
+        pqxx::result result;
+        try {
+          result = transaction.exec_params(
+              absl::StrCat(
+                  "WITH free AS ("
+                  "  SELECT n FROM generate_series($1::int, $2::int) AS n"
+                  "  WHERE NOT EXISTS (SELECT 1 FROM extensions WHERE number = n)"
+                  "  ORDER BY n LIMIT 1),"
+                  " u AS ("
+                  "  INSERT INTO users (tenant_id, name, email, metadata)"
+                  "  SELECT (SELECT id FROM tenants), $3, $4, $5::jsonb FROM free"
+                  "  RETURNING *),"
+                  " e AS ("
+                  "  INSERT INTO extensions (number, user_id, sip_secret)"
+                  "  SELECT free.n, u.id, $6 FROM free, u"
+                  "  RETURNING *)"
+                  " SELECT ", kUserColumns, " FROM u JOIN e ON e.user_id = u.id"),
+              kFirstExtension, kLastExtension, user.name, user.email,
+              MetadataToJson(user.metadata), sip_secret);
+        } catch (const pqxx::unique_violation& e) {
+          if (!absl::StrContains(e.what(), "users_tenant_email_key")) throw;
+          return absl::AlreadyExistsError(
+              absl::StrCat("a user with email ", user.email, " already exists"));
+        }
+        if (result.empty()) return ExtensionPoolExhaustedError();
+        transaction.commit();
+        UserRecord record = RowToUser(result[0]);
+        SipCredentials credentials =
+            MakeCredentials(record.id, record.extension, sip_secret);
+        return CreatedUser{std::move(record), std::move(credentials)};
+      });
 }
 
 absl::StatusOr<UserRecord> PgUserStore::GetUser(absl::string_view id) {
-  absl::StatusOr<UserRecord> user;
-  absl::Status status = pool_.Run([&](pqxx::connection& connection) {
-    pqxx::nontransaction query(connection);
-    pqxx::result result = query.exec_params(
-        absl::StrCat("SELECT ", kUserColumns,
-                     " FROM users u JOIN extensions e ON e.user_id = u.id"
-                     " WHERE u.id = $1::uuid"),
-        std::string(id));
-    user = result.empty() ? absl::StatusOr<UserRecord>(UserNotFound(id))
-                          : RowToUser(result[0]);
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return user;
+  return pool_.Query<UserRecord>(
+      [&](pqxx::connection& connection) -> absl::StatusOr<UserRecord> {
+        pqxx::result result = pqxx::nontransaction(connection).exec_params(
+            absl::StrCat("SELECT ", kUserColumns,
+                         " FROM users u JOIN extensions e ON e.user_id = u.id"
+                         " WHERE u.id = $1::uuid"),
+            std::string(id));
+        if (result.empty()) return UserNotFound(id);
+        return RowToUser(result[0]);
+      });
 }
 
 absl::StatusOr<std::vector<UserRecord>> PgUserStore::ListUsers() {
-  std::vector<UserRecord> users;
-  absl::Status status = pool_.Run([&](pqxx::connection& connection) {
-    users.clear();  // a retried attempt starts over
-    pqxx::nontransaction query(connection);
-    pqxx::result result = query.exec(
-        absl::StrCat("SELECT ", kUserColumns,
-                     " FROM users u JOIN extensions e ON e.user_id = u.id"
-                     " ORDER BY e.number"));
-    users.reserve(result.size());
-    for (const auto& row : result) users.push_back(RowToUser(row));
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return users;
+  return pool_.Query<std::vector<UserRecord>>(
+      [&](pqxx::connection& connection) -> absl::StatusOr<std::vector<UserRecord>> {
+        pqxx::result result = pqxx::nontransaction(connection).exec(
+            absl::StrCat("SELECT ", kUserColumns,
+                         " FROM users u JOIN extensions e ON e.user_id = u.id"
+                         " ORDER BY e.number"));
+        std::vector<UserRecord> users;
+        users.reserve(result.size());
+        for (const auto& row : result) users.push_back(RowToUser(row));
+        return users;
+      });
 }
 
 absl::Status PgUserStore::DeleteUser(absl::string_view id) {
@@ -166,22 +150,15 @@ absl::Status PgUserStore::DeleteUser(absl::string_view id) {
 }
 
 absl::StatusOr<SipCredentials> PgUserStore::GetSipCredentials(absl::string_view id) {
-  absl::StatusOr<SipCredentials> credentials;
-  absl::Status status = pool_.Run([&](pqxx::connection& connection) {
-    pqxx::nontransaction query(connection);
-    pqxx::result result = query.exec_params(
-        "SELECT number, sip_secret FROM extensions WHERE user_id = $1::uuid",
-        std::string(id));
-    if (result.empty()) {
-      credentials = UserNotFound(id);
-    } else {
-      credentials = MakeCredentials(std::string(id), result[0][0].as<int>(),
-                                    result[0][1].as<std::string>());
-    }
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return credentials;
+  return pool_.Query<SipCredentials>(
+      [&](pqxx::connection& connection) -> absl::StatusOr<SipCredentials> {
+        pqxx::result result = pqxx::nontransaction(connection).exec_params(
+            "SELECT number, sip_secret FROM extensions WHERE user_id = $1::uuid",
+            std::string(id));
+        if (result.empty()) return UserNotFound(id);
+        return MakeCredentials(std::string(id), result[0][0].as<int>(),
+                               result[0][1].as<std::string>());
+      });
 }
 
 }  // namespace pbx
