@@ -38,8 +38,10 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   }
   grpc::HealthCheckServiceInterface* health =
       portal->server_->GetHealthCheckService();
+  // gRPC starts out SERVING; nothing is until the database has been checked.
   // Each service answers health checks by name too; the supervisor flips all
   // of them together, as every one depends on the database.
+  health->SetServingStatus(false);
   for (const char* service : {v1::UserService::service_full_name(),
                               v1::ApplyService::service_full_name()}) {
     health->SetServingStatus(service, false);

@@ -1,0 +1,135 @@
+"""Fixtures for the PBX portal end-to-end suite.
+
+tests/run provides a private PostgreSQL cluster through PBX_TEST_PG_HOST / PBX_TEST_PG_PORT / PBX_TEST_PG_USER
+(superuser, trust auth). Without them (a local `pytest tests/e2e`), a throw-away cluster is started here.
+
+Fixtures:
+  pg             session: the cluster (PgCluster)
+  new_db         function: factory, new_db(hint) -> database URL of a fresh database (dropped afterwards)
+  portal         function: server + gateway on a fresh database, healthy
+  shared_portal  module: server + gateway on a fresh database shared by one module's tests
+  portal_pair    function: two servers (each with its own gateway) on one fresh database
+  portals        function: ProcessSet to start more portals; all are SIGTERMed at teardown and must exit 0
+  own_cluster    function: a separate cluster started with deploy/lib/pg (outage tests)
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import harness as h
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: fills (most of) the extension pool; takes several seconds")
+    config.addinivalue_line("markers", "apply_placeholder: asserts Apply is UNIMPLEMENTED; replace when Apply lands")
+
+
+# --------------------------------------------------------------------------- database
+
+@pytest.fixture(scope="session")
+def pg():
+    host = os.environ.get("PBX_TEST_PG_HOST")
+    if host:
+        cluster = h.PgCluster(host, int(os.environ.get("PBX_TEST_PG_PORT", "5432")),
+                              os.environ.get("PBX_TEST_PG_USER", "postgres"))
+        h.wait_until(cluster.is_ready, 15, 0.2, f"PostgreSQL at {host}:{cluster.port}")
+        yield cluster
+        return
+    cluster = h.LocalCluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+class _DbSet:
+    def __init__(self, cluster: h.PgCluster, hint: str):
+        self.cluster = cluster
+        self.hint = hint
+        self.names: list[str] = []
+
+    def __call__(self, hint: str | None = None) -> str:
+        name = self.cluster.create_db(hint or self.hint)
+        self.names.append(name)
+        return self.cluster.url(name)
+
+    def drop_all(self):
+        for n in self.names:
+            self.cluster.drop_db(n)
+
+
+@pytest.fixture
+def new_db(pg, request):
+    dbs = _DbSet(pg, request.node.name[:20])
+    yield dbs
+    dbs.drop_all()
+
+
+def db_name(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+# --------------------------------------------------------------------------- processes
+
+def _process_set(request) -> h.ProcessSet:
+    h.require_binaries(h.SERVER_BIN, h.GATEWAY_BIN)
+    return h.ProcessSet(request.node.nodeid.replace("/", "_").replace("::", "."))
+
+
+def _finish(ps: h.ProcessSet):
+    problems = ps.stop_all()
+    assert not problems, "unclean shutdown:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def portals(request):
+    ps = _process_set(request)
+    yield ps
+    _finish(ps)
+
+
+@pytest.fixture
+def portal(portals, new_db):
+    return portals.start(new_db())
+
+
+@pytest.fixture(scope="module")
+def shared_portal(pg, request):
+    ps = _process_set(request)
+    dbs = _DbSet(pg, request.module.__name__[5:25])
+    try:
+        yield ps.start(dbs())
+        _finish(ps)
+    finally:
+        ps.stop_all()
+        dbs.drop_all()
+
+
+@pytest.fixture
+def portal_pair(portals, new_db):
+    url = new_db()
+    a = portals.start(url, wait=False)
+    b = portals.start(url, wait=False)
+    a.wait_healthy()
+    b.wait_healthy()
+    return a, b
+
+
+@pytest.fixture
+def own_cluster():
+    """A separate cluster for tests that stop and restart PostgreSQL.
+    Uses deploy/lib/pg; falls back to a local initdb/pg_ctl cluster only when the script does not exist yet."""
+    if os.access(h.PG_SCRIPT, os.X_OK):
+        cluster = h.ScriptCluster()
+    else:
+        cluster = h.LocalCluster()
+        cluster.fallback = True
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
