@@ -27,18 +27,24 @@ CREATE TABLE extensions (
     allocated_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- One row per Apply attempt (FR-013, SC-007), opened before anything is
+-- written to the PBX and closed when the attempt ends.
 CREATE TABLE apply_audit_log (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     started_at    timestamptz NOT NULL DEFAULT now(),
     finished_at   timestamptz,
     triggered_by  text NOT NULL,
+    asterisk_host text NOT NULL,
     outcome       text NOT NULL DEFAULT 'running'
                   CHECK (outcome IN ('running', 'success', 'failure', 'interrupted')),
-    error_detail  text,
-    user_count    integer,
+    error_detail  text NOT NULL DEFAULT '',
+    user_count    integer NOT NULL DEFAULT 0,
+    content_hash  text NOT NULL DEFAULT '',
+    -- [{"path": ..., "sha256": ..., "size_bytes": ...}] of the files written.
     files         jsonb NOT NULL DEFAULT '[]'::jsonb,
-    reload_output text,
-    verification  jsonb,
-    duration_ms   bigint
+    reload_output text NOT NULL DEFAULT '',
+    verification  text NOT NULL DEFAULT '',
+    duration_ms   bigint,
+    CHECK ((outcome = 'running') = (finished_at IS NULL))
 );
-CREATE INDEX apply_audit_log_started_at ON apply_audit_log (started_at DESC);
+CREATE INDEX apply_audit_log_started_at ON apply_audit_log (started_at DESC, id DESC);

@@ -43,7 +43,40 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
   if (auto value = env("PBX_DATABASE_URL"); value && !value->empty()) {
     config.database.database_url = *value;
   }
+  auto read_string = [&env](absl::string_view name, std::string& out) {
+    if (auto value = env(name); value && !value->empty()) out = *value;
+  };
+  read_string("PBX_ASTERISK_TRANSPORT", config.asterisk_transport);
+  read_string("PBX_ASTERISK_SSH_HOST", config.ssh.host);
+  read_string("PBX_ASTERISK_SSH_USER", config.ssh.user);
+  read_string("PBX_ASTERISK_SSH_KEY", config.ssh.private_key_path);
+  read_string("PBX_ASTERISK_SSH_KNOWN_HOSTS", config.ssh.known_hosts_path);
+  read_string("PBX_ASTERISK_PROGRAM", config.apply.asterisk_program);
+  read_string("PBX_PJSIP_CONFIG_PATH", config.apply.pjsip_path);
+  read_string("PBX_DIALPLAN_CONFIG_PATH", config.apply.dialplan_path);
+  // Set but empty means "keep the SSH user's group".
+  if (auto group = env("PBX_ASTERISK_FILE_GROUP")) config.apply.file_group = *group;
+
   std::vector<std::string> problems;
+  if (config.asterisk_transport != "ssh" && config.asterisk_transport != "local") {
+    problems.push_back("PBX_ASTERISK_TRANSPORT must be ssh or local");
+  }
+  for (const auto* path : {&config.apply.pjsip_path, &config.apply.dialplan_path}) {
+    if (path->empty() || path->front() != '/') {
+      problems.push_back("PBX_PJSIP_CONFIG_PATH and PBX_DIALPLAN_CONFIG_PATH must be absolute");
+      break;
+    }
+  }
+  int ssh_port = config.ssh.port;
+  int connect_timeout_s = 5, command_timeout_s = 30, lock_wait_s = 120;
+  ReadInt(env, "PBX_ASTERISK_SSH_PORT", 1, 65535, ssh_port, problems);
+  ReadInt(env, "PBX_ASTERISK_CONNECT_TIMEOUT_S", 1, 300, connect_timeout_s, problems);
+  ReadInt(env, "PBX_ASTERISK_COMMAND_TIMEOUT_S", 1, 3600, command_timeout_s, problems);
+  ReadInt(env, "PBX_APPLY_LOCK_TIMEOUT_S", 1, 3600, lock_wait_s, problems);
+  config.ssh.port = ssh_port;
+  config.ssh.connect_timeout = absl::Seconds(connect_timeout_s);
+  config.ssh.command_timeout = absl::Seconds(command_timeout_s);
+  config.apply.lock_wait = absl::Seconds(lock_wait_s);
   ReadInt(env, "PBX_DB_POOL_SIZE", 1, 256, config.database.size, problems);
   ReadInt(env, "PBX_DB_CONNECT_TIMEOUT_S", 1, 60,
           config.database.connect_timeout_seconds, problems);

@@ -8,6 +8,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/apply/apply_operations.h"
+#include "server/asterisk/ssh_host.h"
 #include "server/store/pg_pool.h"
 
 namespace pbx {
@@ -19,6 +21,12 @@ struct ServerConfig {
   PgPoolOptions database;
   // How often the database is probed for the health service.
   absl::Duration health_interval = absl::Seconds(1);
+
+  // How the portal reaches the Asterisk host: "ssh" (default) or "local" when
+  // it runs on that host itself.
+  std::string asterisk_transport = "ssh";
+  SshHostOptions ssh;
+  ApplyOptions apply;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(absl::string_view)>;

@@ -7,15 +7,32 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.pb.h"
+#include "server/asterisk/local_host.h"
+#include "server/asterisk/ssh_host.h"
 #include "server/common/log.h"
 
 namespace pbx {
+
+namespace {
+
+std::unique_ptr<AsteriskHost> MakeAsteriskHost(const ServerConfig& config) {
+  if (config.asterisk_transport == "local") {
+    return std::make_unique<LocalAsteriskHost>(config.ssh.command_timeout);
+  }
+  return std::make_unique<SshAsteriskHost>(config.ssh);
+}
+
+}  // namespace
 
 PortalServer::PortalServer(const ServerConfig& config)
     : pool_(config.database),
       store_(pool_),
       operations_(store_),
-      user_service_(operations_) {}
+      user_service_(operations_),
+      apply_store_(pool_),
+      asterisk_host_(MakeAsteriskHost(config)),
+      apply_operations_(apply_store_, *asterisk_host_, config.apply),
+      apply_service_(apply_operations_) {}
 
 absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
     const ServerConfig& config) {

@@ -8,6 +8,8 @@
 #include "absl/status/statusor.h"
 #include "server/app/config.h"
 #include "server/app/database_supervisor.h"
+#include "server/asterisk/asterisk_host.h"
+#include "server/store/pg_apply_store.h"
 #include "server/store/pg_pool.h"
 #include "server/store/pg_user_store.h"
 #include "server/transport/apply_service_impl.h"
@@ -41,6 +43,9 @@ class PortalServer {
   PgUserStore store_;
   UserOperations operations_;
   UserServiceImpl user_service_;
+  PgApplyStore apply_store_;
+  std::unique_ptr<AsteriskHost> asterisk_host_;
+  ApplyOperations apply_operations_;
   ApplyServiceImpl apply_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<DatabaseSupervisor> supervisor_;

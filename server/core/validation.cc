@@ -170,6 +170,18 @@ bool IsHexDigit(char c) { return absl::ascii_isxdigit(static_cast<unsigned char>
 
 }  // namespace
 
+absl::StatusOr<std::string> ValidateTriggeredBy(absl::string_view triggered_by) {
+  const std::string trimmed(absl::StripAsciiWhitespace(triggered_by));
+  std::string problem = CheckText(trimmed);
+  if (problem.empty() && DecodeUtf8(trimmed)->size() > kMaxTriggeredByChars) {
+    problem = absl::StrCat("must be at most ", kMaxTriggeredByChars, " characters");
+  }
+  if (!problem.empty()) {
+    return InvalidFieldsError("invalid apply request", {{"triggered_by", problem}});
+  }
+  return trimmed;
+}
+
 absl::StatusOr<NewUser> ValidateNewUser(const NewUser& input) {
   NewUser user{std::string(absl::StripAsciiWhitespace(input.name)),
                std::string(absl::StripAsciiWhitespace(input.email)),

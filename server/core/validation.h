@@ -27,6 +27,12 @@ absl::StatusOr<NewUser> ValidateNewUser(const NewUser& input);
 // when `id` is not a UUID.
 absl::StatusOr<std::string> ValidateUserId(absl::string_view id);
 
+inline constexpr int kMaxTriggeredByChars = 200;
+
+// Who triggered an Apply, as recorded in the audit log: trimmed, at most 200
+// characters of text without control characters; INVALID_ARGUMENT otherwise.
+absl::StatusOr<std::string> ValidateTriggeredBy(absl::string_view triggered_by);
+
 }  // namespace pbx
 
 #endif  // PBX_SERVER_CORE_VALIDATION_H_

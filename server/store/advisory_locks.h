@@ -10,6 +10,7 @@ namespace pbx {
 // purposes ever share a key.
 inline constexpr int64_t kMigrationLockKey = 0x7062780001;            // "pbx" 1
 inline constexpr int64_t kExtensionAllocationLockKey = 0x7062780002;  // "pbx" 2
+inline constexpr int64_t kApplyLockKey = 0x7062780003;                // "pbx" 3
 
 }  // namespace pbx
 

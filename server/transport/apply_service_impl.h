@@ -2,15 +2,26 @@
 #define PBX_SERVER_TRANSPORT_APPLY_SERVICE_IMPL_H_
 
 #include "pbx/v1/apply_service.grpc.pb.h"
+#include "server/apply/apply_operations.h"
 
 namespace pbx {
 
-// Apply arrives with the Asterisk host seam; until then the RPC exists so the
-// API surface is complete, and answers UNIMPLEMENTED.
+// Decodes, calls ApplyOperations, encodes.
 class ApplyServiceImpl final : public v1::ApplyService::Service {
  public:
+  explicit ApplyServiceImpl(ApplyOperations& operations) : operations_(operations) {}
+
   grpc::Status Apply(grpc::ServerContext* context, const v1::ApplyRequest* request,
                      v1::ApplyResponse* response) override;
+  grpc::Status ListApplyAudit(grpc::ServerContext* context,
+                              const v1::ListApplyAuditRequest* request,
+                              v1::ListApplyAuditResponse* response) override;
+  grpc::Status GetApplyStatus(grpc::ServerContext* context,
+                              const v1::GetApplyStatusRequest* request,
+                              v1::GetApplyStatusResponse* response) override;
+
+ private:
+  ApplyOperations& operations_;
 };
 
 }  // namespace pbx

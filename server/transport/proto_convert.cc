@@ -10,6 +10,16 @@ void ToProto(absl::Time time, google::protobuf::Timestamp* proto) {
       absl::ToUnixMicros(time));
 }
 
+v1::ApplyOutcome ToProto(ApplyOutcome outcome) {
+  switch (outcome) {
+    case ApplyOutcome::kRunning: return v1::APPLY_OUTCOME_RUNNING;
+    case ApplyOutcome::kSuccess: return v1::APPLY_OUTCOME_SUCCESS;
+    case ApplyOutcome::kFailure: return v1::APPLY_OUTCOME_FAILURE;
+    case ApplyOutcome::kInterrupted: return v1::APPLY_OUTCOME_INTERRUPTED;
+  }
+  return v1::APPLY_OUTCOME_UNSPECIFIED;
+}
+
 }  // namespace
 
 NewUser FromProto(const v1::CreateUserRequest& request) {
@@ -33,6 +43,27 @@ void ToProto(const SipCredentials& credentials, v1::SipCredentials* proto) {
   proto->set_extension(credentials.extension);
   proto->set_username(credentials.username);
   proto->set_password(credentials.password);
+}
+
+void ToProto(const ApplyAuditEntry& entry, v1::ApplyAuditEntry* proto) {
+  proto->set_id(entry.id);
+  ToProto(entry.started_at, proto->mutable_started_at());
+  if (entry.finished_at) ToProto(*entry.finished_at, proto->mutable_finished_at());
+  proto->set_triggered_by(entry.triggered_by);
+  proto->set_outcome(ToProto(entry.outcome));
+  proto->set_error_detail(entry.error_detail);
+  proto->set_user_count(entry.user_count);
+  proto->set_content_hash(entry.content_hash);
+  for (const ConfigFileRecord& file : entry.files) {
+    v1::ConfigFileRecord* record = proto->add_files();
+    record->set_path(file.path);
+    record->set_sha256(file.sha256);
+    record->set_size_bytes(file.size_bytes);
+  }
+  proto->set_reload_output(entry.reload_output);
+  proto->set_verification(entry.verification);
+  proto->set_duration_ms(entry.duration_ms);
+  proto->set_asterisk_host(entry.asterisk_host);
 }
 
 }  // namespace pbx

@@ -1,7 +1,9 @@
 #ifndef PBX_SERVER_TRANSPORT_PROTO_CONVERT_H_
 #define PBX_SERVER_TRANSPORT_PROTO_CONVERT_H_
 
+#include "pbx/v1/apply_service.pb.h"
 #include "pbx/v1/user.pb.h"
+#include "server/core/apply_audit.h"
 #include "pbx/v1/user_service.pb.h"
 #include "server/core/user.h"
 
@@ -10,6 +12,7 @@ namespace pbx {
 NewUser FromProto(const v1::CreateUserRequest& request);
 void ToProto(const UserRecord& user, v1::User* proto);
 void ToProto(const SipCredentials& credentials, v1::SipCredentials* proto);
+void ToProto(const ApplyAuditEntry& entry, v1::ApplyAuditEntry* proto);
 
 }  // namespace pbx
 

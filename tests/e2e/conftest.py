@@ -24,7 +24,6 @@ import harness as h
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: fills (most of) the extension pool; takes several seconds")
-    config.addinivalue_line("markers", "apply_placeholder: asserts Apply is UNIMPLEMENTED; replace when Apply lands")
 
 
 # --------------------------------------------------------------------------- database

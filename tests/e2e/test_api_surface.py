@@ -1,4 +1,4 @@
-"""Apply placeholder, error body shape, OpenAPI document, health."""
+"""Apply error reporting, error body shape, OpenAPI document, health."""
 
 import socket
 import time
@@ -9,11 +9,19 @@ import pytest
 import harness as h
 
 
-# LEAD: replace this test when ApplyService.Apply is implemented (it then needs an Asterisk lab target).
-@pytest.mark.apply_placeholder
-def test_apply_is_unimplemented_for_now(shared_portal):
-    r = shared_portal.post("/apply", {"triggered_by": "e2e"})
-    h.assert_error(r, 501, h.UNIMPLEMENTED)
+def test_apply_without_a_reachable_host_fails_with_its_audit_id(shared_portal):
+    """This portal has no Asterisk host configured: the Apply fails with 500, but is audited."""
+    r = shared_portal.call("POST", "/apply", {}, headers={"X-Admin-User": "e2e-admin"})
+    h.assert_error(r, 500, h.INTERNAL)
+    info = [d for d in r.json["details"] if d.get("@type", "").endswith("google.rpc.ErrorInfo")]
+    assert info and info[0]["reason"] == "APPLY_FAILED", r.json
+    audit_id = info[0]["metadata"]["audit_id"]
+    audit = shared_portal.get("/apply/audit")
+    assert audit.status == 200, audit
+    entry = next(e for e in audit.json if str(e["id"]) == audit_id)
+    assert entry["outcome"] == "APPLY_OUTCOME_FAILURE", entry
+    assert entry["triggered_by"] == "e2e-admin", entry
+    assert entry["error_detail"], entry
 
 
 def test_healthz_ok(shared_portal):
@@ -33,7 +41,8 @@ def test_error_bodies_have_status_shape(shared_portal):
         ("GET", f"/users/{uuid.uuid4()}/sip-credentials", None, None, 404),
         ("GET", "/users/nope", None, None, 400),
         ("POST", "/users", None, b'{"name":"' + b"x" * 70000 + b'"}', 413),
-        ("POST", "/apply", {}, None, 501),
+        ("POST", "/apply", {"unknown": 1}, None, 400),
+        ("GET", "/apply/audit?limit=5000", None, None, 400),
         ("GET", "/no/such/path", None, None, 404),
         ("PUT", "/users", {}, None, None),  # 404/405/501: whatever it is, same shape
     ]

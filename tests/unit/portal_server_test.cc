@@ -101,13 +101,56 @@ TEST_F(PortalServerTest, MalformedIdIsInvalidArgument) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-TEST_F(PortalServerTest, ApplyIsNotImplementedYet) {
+TEST_F(PortalServerTest, FailedApplyIsAuditedAndReportsItsAuditId) {
+  // No SSH key is configured here, so the Apply cannot reach any host; it
+  // must still leave an audit row and name it in the error.
   auto stub = v1::ApplyService::NewStub(grpc::CreateChannel(
       "127.0.0.1:" + std::to_string(portal_->port()), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
+  context.AddMetadata("x-admin-user", "alice");
   v1::ApplyResponse response;
-  EXPECT_EQ(stub->Apply(&context, {}, &response).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  grpc::Status status = stub->Apply(&context, {}, &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("PBX_ASTERISK_SSH_KEY"));
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  ASSERT_EQ(details.details_size(), 1);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "APPLY_FAILED");
+
+  grpc::ClientContext list_context;
+  v1::ListApplyAuditResponse audit;
+  ASSERT_TRUE(stub->ListApplyAudit(&list_context, {}, &audit).ok());
+  ASSERT_EQ(audit.entries_size(), 1);
+  const v1::ApplyAuditEntry& entry = audit.entries(0);
+  EXPECT_EQ(std::to_string(entry.id()), info.metadata().at("audit_id"));
+  EXPECT_EQ(entry.outcome(), v1::APPLY_OUTCOME_FAILURE);
+  EXPECT_EQ(entry.triggered_by(), "alice");
+  EXPECT_THAT(entry.error_detail(), ::testing::HasSubstr("PBX_ASTERISK_SSH_KEY"));
+  EXPECT_TRUE(entry.has_finished_at());
+
+  grpc::ClientContext status_context;
+  v1::GetApplyStatusResponse apply_status;
+  ASSERT_TRUE(stub->GetApplyStatus(&status_context, {}, &apply_status).ok());
+  EXPECT_EQ(apply_status.last_apply().id(), entry.id());
+  EXPECT_FALSE(apply_status.has_last_successful_apply());
+  EXPECT_TRUE(apply_status.pending_changes());
+}
+
+TEST_F(PortalServerTest, ApplyRejectsControlCharactersInTriggeredBy) {
+  auto stub = v1::ApplyService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(portal_->port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  v1::ApplyRequest request;
+  request.set_triggered_by("eve\nforged line");
+  v1::ApplyResponse response;
+  EXPECT_EQ(stub->Apply(&context, request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::ClientContext list_context;
+  v1::ListApplyAuditResponse audit;
+  ASSERT_TRUE(stub->ListApplyAudit(&list_context, {}, &audit).ok());
+  EXPECT_EQ(audit.entries_size(), 0);
 }
 
 TEST(PortalServerWithoutDatabase, StartsAndAnswersUnavailableFast) {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // config comes from the environment only (PBX_ prefix, defaults from the
@@ -11,6 +12,10 @@ type config struct {
 	httpListen   string
 	grpcTarget   string
 	maxBodyBytes int64
+	// Bounds every backend call. An Apply may first wait for another one to
+	// finish (the server's PBX_APPLY_LOCK_TIMEOUT_S, 120 s by default), so the
+	// default leaves room for that.
+	callTimeout time.Duration
 }
 
 func configFromEnv(getenv func(string) string) (config, error) {
@@ -24,6 +29,12 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		return config{}, fmt.Errorf("PBX_MAX_BODY_BYTES=%q: want a positive integer", raw)
 	}
 	c.maxBodyBytes = n
+	raw = envOr(getenv, "PBX_GATEWAY_CALL_TIMEOUT_S", "180")
+	seconds, err := strconv.Atoi(raw)
+	if err != nil || seconds <= 0 {
+		return config{}, fmt.Errorf("PBX_GATEWAY_CALL_TIMEOUT_S=%q: want a positive integer", raw)
+	}
+	c.callTimeout = time.Duration(seconds) * time.Second
 	return c, nil
 }
 

@@ -15,12 +15,9 @@ import (
 	"github.com/synergycall/pbx-portal/gateway/internal/httpapi"
 )
 
-const (
-	// Backend calls are plain database work; anything slower is stuck.
-	callTimeout = 15 * time.Second
-	// Longer than callTimeout so in-flight requests can finish on SIGTERM.
-	shutdownTimeout = 20 * time.Second
-)
+// In-flight requests get this long to finish on SIGTERM; an Apply cut off
+// here still completes on the server, which does not depend on the caller.
+const shutdownTimeout = 20 * time.Second
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -38,7 +35,7 @@ func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	conn, err := httpapi.Dial(cfg.grpcTarget, callTimeout)
+	conn, err := httpapi.Dial(cfg.grpcTarget, cfg.callTimeout)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ func New(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, 
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, Marshaler()),
 		runtime.WithErrorHandler(ErrorHandler),
+		runtime.WithIncomingHeaderMatcher(IncomingHeaders),
 		runtime.WithForwardResponseOption(CreatedStatus),
 		runtime.WithHealthzEndpoint(grpc_health_v1.NewHealthClient(conn)),
 	)

@@ -1,0 +1,174 @@
+#include "server/apply/apply_operations.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "server/asterisk/asterisk_cli.h"
+#include "server/asterisk/config_files.h"
+#include "server/common/log.h"
+#include "server/core/asterisk_config.h"
+#include "server/core/error_info.h"
+#include "server/core/field_violations.h"
+#include "server/core/live_state.h"
+#include "server/core/sha256.h"
+#include "server/core/sip_secret.h"
+#include "server/core/validation.h"
+
+namespace pbx {
+namespace {
+
+constexpr int kMaxListedDifferences = 20;
+
+// A random name part for temporaries, so two portals can never collide.
+std::string RandomSuffix() {
+  uint8_t bytes[8];
+  SystemRandomBytes(absl::MakeSpan(bytes));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
+}
+
+std::string Summarize(const std::vector<std::string>& differences) {
+  std::vector<std::string> shown(
+      differences.begin(),
+      differences.begin() + std::min<size_t>(differences.size(), kMaxListedDifferences));
+  std::string summary = absl::StrJoin(shown, "; ");
+  if (differences.size() > shown.size()) {
+    absl::StrAppend(&summary, "; and ", differences.size() - shown.size(), " more");
+  }
+  return summary;
+}
+
+absl::Status Annotate(const absl::Status& status, absl::string_view context) {
+  return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view requested_by) {
+  absl::StatusOr<std::string> triggered_by = ValidateTriggeredBy(requested_by);
+  if (!triggered_by.ok()) return triggered_by.status();
+  absl::StatusOr<std::unique_ptr<ApplyLock>> lock = store_.LockApply(options_.lock_wait);
+  if (!lock.ok()) return lock.status();
+
+  ApplyAuditEntry entry;
+  entry.triggered_by = *triggered_by;
+  entry.asterisk_host = host_.Describe();
+  absl::StatusOr<int64_t> audit_id = store_.OpenAudit(entry.triggered_by, entry.asterisk_host);
+  if (!audit_id.ok()) return audit_id.status();
+  entry.id = *audit_id;
+  const absl::Time start = absl::Now();
+  entry.started_at = start;
+
+  absl::Status status = Run(entry);
+
+  entry.outcome = status.ok() ? ApplyOutcome::kSuccess : ApplyOutcome::kFailure;
+  entry.error_detail = status.ok() ? "" : std::string(status.message());
+  entry.duration_ms = absl::ToInt64Milliseconds(absl::Now() - start);
+  if (absl::Status closed = store_.CloseAudit(entry); !closed.ok()) {
+    // The row stays 'running' and the next Apply marks it interrupted.
+    LogError("cannot close the Apply audit entry",
+             {{"audit_id", absl::StrCat(entry.id)}, {"error", closed.message()}});
+  }
+  LogInfo(status.ok() ? "apply succeeded" : "apply failed",
+          {{"audit_id", absl::StrCat(entry.id)},
+           {"triggered_by", entry.triggered_by},
+           {"users", absl::StrCat(entry.user_count)},
+           {"duration_ms", absl::StrCat(entry.duration_ms)},
+           {"error", entry.error_detail}});
+  if (!status.ok()) {
+    return WithErrorInfo(
+        absl::Status(status.code(), absl::StrCat(status.message(), " (audit id ", entry.id, ")")),
+        "APPLY_FAILED", {{"audit_id", absl::StrCat(entry.id)}});
+  }
+  entry.finished_at = absl::Now();
+  return entry;
+}
+
+absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
+  absl::StatusOr<std::vector<ProvisionedExtension>> extensions = store_.ReadProvisioning();
+  if (!extensions.ok()) return Annotate(extensions.status(), "cannot read the users");
+  entry.user_count = static_cast<int>(extensions->size());
+  absl::StatusOr<RenderedConfig> config = RenderAsteriskConfig(*extensions);
+  if (!config.ok()) return Annotate(config.status(), "cannot render the configuration");
+  entry.content_hash = config->content_hash;
+  const std::vector<FileWrite> files = {{options_.pjsip_path, config->pjsip},
+                                        {options_.dialplan_path, config->dialplan}};
+
+  absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = host_.Open();
+  if (!session.ok()) return session.status();
+  if (absl::Status cleaned =
+          RemoveStaleTemporaries(**session, {options_.pjsip_path, options_.dialplan_path});
+      !cleaned.ok()) {
+    return Annotate(cleaned, "nothing was written");
+  }
+  if (absl::Status written =
+          ReplaceFilesAtomically(**session, files, options_.file_group, RandomSuffix());
+      !written.ok()) {
+    return Annotate(written, "the configuration was not written; the previous files are "
+                             "unchanged and Asterisk was not reloaded");
+  }
+  for (const FileWrite& file : files) {
+    entry.files.push_back(
+        {file.path, Sha256Hex(file.content), static_cast<int64_t>(file.content.size())});
+  }
+
+  AsteriskCli cli(**session, options_.asterisk_program);
+  AsteriskCli::ReloadReport reload = cli.Reload();
+  entry.reload_output = reload.output;
+  if (!reload.status.ok()) {
+    const char* state =
+        reload.pjsip_reloaded
+            ? "PJSIP runs the new configuration but the dialplan does not: the PBX is in an "
+              "inconsistent state"
+            : "Asterisk still runs the previous configuration";
+    return Annotate(reload.status, absl::StrCat("the new files are on disk but the reload "
+                                                "failed; ", state));
+  }
+
+  absl::StatusOr<LiveState> live = cli.ReadLiveState();
+  if (!live.ok()) {
+    return Annotate(live.status(), "reloaded, but the live state could not be read to verify it");
+  }
+  const std::vector<std::string> differences =
+      CompareLiveState(ExpectedObjectsFor(*extensions), *live);
+  if (!differences.empty()) {
+    entry.verification = absl::StrCat("mismatch: ", absl::StrJoin(differences, "; "));
+    return absl::InternalError(absl::StrCat(
+        "the live Asterisk does not match the written configuration, the PBX is in an "
+        "inconsistent state: ",
+        Summarize(differences)));
+  }
+  entry.verification = absl::StrCat("ok: ", live->endpoints.size(), " endpoints, ",
+                                    live->aors.size(), " aors, ", live->auths.size(),
+                                    " auths, ", live->dialplan.size(),
+                                    " synergy-internal extensions match the database");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ApplyAuditEntry>> ApplyOperations::ListAudit(int limit) {
+  if (limit < 0 || limit > kMaxAuditPage) {
+    return InvalidFieldsError("invalid audit request",
+                              {{"limit", absl::StrCat("must be between 0 and ", kMaxAuditPage)}});
+  }
+  return store_.ListAudit(limit == 0 ? kDefaultAuditPage : limit);
+}
+
+absl::StatusOr<ApplyStatus> ApplyOperations::GetStatus() {
+  ApplyStatus status;
+  absl::StatusOr<std::optional<ApplyAuditEntry>> last = store_.LatestAudit(false);
+  if (!last.ok()) return last.status();
+  status.last_apply = std::move(*last);
+  absl::StatusOr<std::optional<ApplyAuditEntry>> last_success = store_.LatestAudit(true);
+  if (!last_success.ok()) return last_success.status();
+  status.last_successful_apply = std::move(*last_success);
+  absl::StatusOr<std::vector<ProvisionedExtension>> extensions = store_.ReadProvisioning();
+  if (!extensions.ok()) return extensions.status();
+  absl::StatusOr<RenderedConfig> config = RenderAsteriskConfig(*extensions);
+  if (!config.ok()) return config.status();
+  status.current_content_hash = config->content_hash;
+  status.pending_changes = !status.last_successful_apply.has_value() ||
+                           status.last_successful_apply->content_hash != config->content_hash;
+  return status;
+}
+
+}  // namespace pbx

@@ -1,0 +1,51 @@
+#ifndef PBX_SERVER_ASTERISK_ASTERISK_CLI_H_
+#define PBX_SERVER_ASTERISK_ASTERISK_CLI_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/asterisk/asterisk_host.h"
+#include "server/core/live_state.h"
+
+namespace pbx {
+
+// Talks to the running Asterisk through `asterisk -rx` on the host.
+class AsteriskCli {
+ public:
+  // `program` is how to invoke asterisk on the host ("asterisk", or e.g.
+  // "sudo -n asterisk").
+  AsteriskCli(AsteriskHostSession& session, std::string program)
+      : session_(session), program_(std::move(program)) {}
+
+  struct ReloadReport {
+    // Not OK when a reload could not be run or did not take (daemon down,
+    // command refused).
+    absl::Status status;
+    // What both reloads printed, for the audit.
+    std::string output;
+    bool pjsip_reloaded = false;
+    bool dialplan_reloaded = false;
+  };
+  // `pjsip reload` (falling back to `module reload res_pjsip.so` where the
+  // alias is missing), then `dialplan reload`, each retried while Asterisk
+  // reports a reload already in progress. The report says which took effect.
+  ReloadReport Reload();
+
+  // The live PJSIP objects and the synergy-internal dialplan.
+  absl::StatusOr<LiveState> ReadLiveState();
+
+ private:
+  // Runs one CLI command; INTERNAL when the daemon cannot be reached
+  // (asterisk -rx exits non-zero only then).
+  absl::StatusOr<std::string> Command(const std::string& command);
+  // Command, repeated while Asterisk is busy with another reload.
+  absl::StatusOr<std::string> ReloadCommand(const std::string& command);
+
+  AsteriskHostSession& session_;
+  const std::string program_;
+};
+
+}  // namespace pbx
+
+#endif  // PBX_SERVER_ASTERISK_ASTERISK_CLI_H_

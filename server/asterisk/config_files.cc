@@ -1,0 +1,95 @@
+#include "server/asterisk/config_files.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/asterisk/shell.h"
+
+namespace pbx {
+namespace {
+
+std::pair<std::string, std::string> SplitPath(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path};
+  return {path.substr(0, slash == 0 ? 1 : slash), path.substr(slash + 1)};
+}
+
+absl::Status RunChecked(AsteriskHostSession& session, const std::string& command,
+                        absl::string_view what) {
+  absl::StatusOr<CommandResult> result = session.Run(command);
+  if (!result.ok()) return result.status();
+  if (result->exit_status != 0) {
+    return absl::InternalError(absl::StrCat(what, ": ", result->output));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string TemporaryPathFor(const std::string& path, const std::string& suffix) {
+  auto [directory, name] = SplitPath(path);
+  return absl::StrCat(directory, "/.", name, ".tmp-", suffix);
+}
+
+absl::Status RemoveStaleTemporaries(AsteriskHostSession& session,
+                                    const std::vector<std::string>& paths) {
+  std::vector<std::string> patterns;
+  for (const std::string& path : paths) {
+    auto [directory, name] = SplitPath(path);
+    // Quoted directory and name, unquoted glob.
+    patterns.push_back(absl::StrCat(ShellQuote(directory + "/." + name + ".tmp-"), "*"));
+  }
+  return RunChecked(session, absl::StrCat("rm -f -- ", absl::StrJoin(patterns, " ")),
+                    "cannot remove stale temporary files");
+}
+
+absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
+                                    const std::vector<FileWrite>& files,
+                                    const std::string& group, const std::string& suffix) {
+  std::vector<std::string> temporaries;
+  auto remove_temporaries = [&] {
+    if (temporaries.empty()) return;
+    std::vector<std::string> quoted;
+    for (const std::string& path : temporaries) quoted.push_back(ShellQuote(path));
+    // Best effort: if the connection is gone, the next Apply removes them.
+    (void)session.Run(absl::StrCat("rm -f -- ", absl::StrJoin(quoted, " ")));
+  };
+
+  for (const FileWrite& file : files) {
+    const std::string temporary = TemporaryPathFor(file.path, suffix);
+    temporaries.push_back(temporary);
+    if (absl::Status status = session.CreateFile(temporary, file.content); !status.ok()) {
+      remove_temporaries();
+      return status;
+    }
+  }
+  std::vector<std::string> quoted_temporaries;
+  std::vector<std::string> renames;
+  std::vector<std::string> synced;
+  for (size_t i = 0; i < files.size(); ++i) {
+    quoted_temporaries.push_back(ShellQuote(temporaries[i]));
+    renames.push_back(
+        absl::StrCat("mv -f -- ", ShellQuote(temporaries[i]), " ", ShellQuote(files[i].path)));
+    synced.push_back(ShellQuote(SplitPath(files[i].path).first));
+  }
+  const std::string quoted_list = absl::StrJoin(quoted_temporaries, " ");
+  std::string prepare = absl::StrCat("chmod 0640 -- ", quoted_list);
+  if (!group.empty()) {
+    prepare = absl::StrCat("chgrp -- ", ShellQuote(group), " ", quoted_list, " && ", prepare);
+  }
+  if (absl::Status status =
+          RunChecked(session, prepare, "cannot set owner group and mode of the new files");
+      !status.ok()) {
+    remove_temporaries();
+    return status;
+  }
+  // From here on the targets change; `sync` on the directories makes the
+  // renames durable before Asterisk is told to reload.
+  absl::Status renamed = RunChecked(
+      session,
+      absl::StrCat(absl::StrJoin(renames, " && "), " && sync -- ", absl::StrJoin(synced, " ")),
+      "cannot rename the new files into place");
+  if (!renamed.ok()) remove_temporaries();
+  return renamed;
+}
+
+}  // namespace pbx

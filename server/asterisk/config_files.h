@@ -1,0 +1,37 @@
+#ifndef PBX_SERVER_ASTERISK_CONFIG_FILES_H_
+#define PBX_SERVER_ASTERISK_CONFIG_FILES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "server/asterisk/asterisk_host.h"
+
+namespace pbx {
+
+struct FileWrite {
+  std::string path;
+  std::string content;
+};
+
+// Replaces every file atomically (FR-009): each is uploaded and flushed under
+// a temporary name in its own directory (".NAME.tmp-SUFFIX", which the
+// "*.conf" includes never match), given `group` and mode 0640 so Asterisk can
+// read it, then renamed over its target with `mv -f` (rename(2)). A failure
+// before the renames removes the temporaries and leaves every target
+// byte-identical; a crash between two renames leaves each target either
+// wholly old or wholly new.
+absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
+                                    const std::vector<FileWrite>& files,
+                                    const std::string& group, const std::string& suffix);
+
+// Removes temporaries that an Apply killed mid-upload left next to `paths`.
+absl::Status RemoveStaleTemporaries(AsteriskHostSession& session,
+                                    const std::vector<std::string>& paths);
+
+// The temporary name ReplaceFilesAtomically uses for `path`.
+std::string TemporaryPathFor(const std::string& path, const std::string& suffix);
+
+}  // namespace pbx
+
+#endif  // PBX_SERVER_ASTERISK_CONFIG_FILES_H_

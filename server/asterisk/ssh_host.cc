@@ -1,0 +1,197 @@
+#include "server/asterisk/ssh_host.h"
+
+#include <fcntl.h>
+#include <libssh/libssh.h>
+#include <libssh/sftp.h>
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace pbx {
+namespace {
+
+struct SessionDeleter {
+  void operator()(ssh_session session) const {
+    ssh_disconnect(session);
+    ssh_free(session);
+  }
+};
+struct SftpDeleter {
+  void operator()(sftp_session sftp) const { sftp_free(sftp); }
+};
+struct ChannelDeleter {
+  void operator()(ssh_channel channel) const {
+    ssh_channel_close(channel);
+    ssh_channel_free(channel);
+  }
+};
+struct KeyDeleter {
+  void operator()(ssh_key key) const { ssh_key_free(key); }
+};
+
+using SessionPtr = std::unique_ptr<ssh_session_struct, SessionDeleter>;
+using SftpPtr = std::unique_ptr<sftp_session_struct, SftpDeleter>;
+using ChannelPtr = std::unique_ptr<ssh_channel_struct, ChannelDeleter>;
+
+class SshSession : public AsteriskHostSession {
+ public:
+  SshSession(SessionPtr session, std::string target, absl::Duration command_timeout)
+      : session_(std::move(session)),
+        target_(std::move(target)),
+        command_timeout_(command_timeout) {}
+
+  absl::Status CreateFile(const std::string& path, const std::string& content) override {
+    if (sftp_ == nullptr) {
+      SftpPtr sftp(sftp_new(session_.get()));
+      if (sftp == nullptr || sftp_init(sftp.get()) != SSH_OK) {
+        return Lost("cannot start SFTP");
+      }
+      sftp_ = std::move(sftp);
+    }
+    sftp_file file = sftp_open(sftp_.get(), path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0640);
+    if (file == nullptr) return SftpError("cannot create " + path);
+    size_t written = 0;
+    while (written < content.size()) {
+      const size_t chunk = std::min<size_t>(content.size() - written, 32 * 1024);
+      ssize_t n = sftp_write(file, content.data() + written, chunk);
+      if (n <= 0) {
+        absl::Status status = SftpError("cannot write " + path);
+        sftp_close(file);
+        return status;
+      }
+      written += static_cast<size_t>(n);
+    }
+    // Flush to disk before the rename makes the file live; without the
+    // extension the data may still be in the page cache at rename time.
+    if (sftp_extension_supported(sftp_.get(), "fsync@openssh.com", "1") &&
+        sftp_fsync(file) != 0) {
+      absl::Status status = SftpError("cannot flush " + path);
+      sftp_close(file);
+      return status;
+    }
+    if (sftp_close(file) != SSH_NO_ERROR) return SftpError("cannot close " + path);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<CommandResult> Run(const std::string& command) override {
+    ChannelPtr channel(ssh_channel_new(session_.get()));
+    if (channel == nullptr || ssh_channel_open_session(channel.get()) != SSH_OK) {
+      return Lost("cannot open a channel");
+    }
+    // Both streams in one, in the order they were written.
+    const std::string wrapped = absl::StrCat("{ ", command, "\n} 2>&1");
+    if (ssh_channel_request_exec(channel.get(), wrapped.c_str()) != SSH_OK) {
+      return Lost("cannot run a command");
+    }
+    CommandResult result;
+    const absl::Time deadline = absl::Now() + command_timeout_;
+    char buffer[16384];
+    while (true) {
+      const int remaining_ms = static_cast<int>(
+          absl::ToInt64Milliseconds(deadline - absl::Now()));
+      if (remaining_ms <= 0) {
+        return absl::UnavailableError(absl::StrCat(
+            "command on ", target_, " did not finish within ",
+            absl::FormatDuration(command_timeout_), ": ", command));
+      }
+      int n = ssh_channel_read_timeout(channel.get(), buffer, sizeof(buffer), 0,
+                                       std::min(remaining_ms, 1000));
+      if (n == SSH_ERROR) return Lost("connection lost while running a command");
+      if (n > 0) {
+        result.output.append(buffer, static_cast<size_t>(n));
+      } else if (ssh_channel_is_eof(channel.get())) {
+        break;
+      }
+    }
+    result.exit_status = ssh_channel_get_exit_status(channel.get());
+    return result;
+  }
+
+ private:
+  absl::Status Lost(absl::string_view what) {
+    return absl::UnavailableError(
+        absl::StrCat(what, " on ", target_, ": ", ssh_get_error(session_.get())));
+  }
+  absl::Status SftpError(absl::string_view what) {
+    const int code = sftp_get_error(sftp_.get());
+    if (code == SSH_FX_OK || code == SSH_FX_CONNECTION_LOST ||
+        code == SSH_FX_NO_CONNECTION) {
+      return Lost(what);
+    }
+    const char* reason = code == SSH_FX_PERMISSION_DENIED ? "permission denied"
+                         : code == SSH_FX_NO_SUCH_FILE    ? "no such directory"
+                         : code == SSH_FX_FILE_ALREADY_EXISTS ? "file exists"
+                                                              : "SFTP error";
+    return absl::InternalError(
+        absl::StrCat(what, " on ", target_, ": ", reason, " (SFTP status ", code, ")"));
+  }
+
+  SessionPtr session_;
+  SftpPtr sftp_;
+  const std::string target_;
+  const absl::Duration command_timeout_;
+};
+
+}  // namespace
+
+std::string SshAsteriskHost::Describe() const {
+  return absl::StrCat("ssh://", options_.user, "@", options_.host, ":", options_.port);
+}
+
+absl::StatusOr<std::unique_ptr<AsteriskHostSession>> SshAsteriskHost::Open() {
+  const std::string target = Describe();
+  if (options_.private_key_path.empty() || options_.known_hosts_path.empty()) {
+    return absl::InternalError(
+        "PBX_ASTERISK_SSH_KEY and PBX_ASTERISK_SSH_KNOWN_HOSTS must be set to reach the "
+        "Asterisk host over SSH");
+  }
+  SessionPtr session(ssh_new());
+  if (session == nullptr) return absl::InternalError("cannot create an SSH session");
+  ssh_session s = session.get();
+  const long timeout_seconds =
+      std::max<long>(1, absl::ToInt64Seconds(options_.connect_timeout));
+  const int port = options_.port;
+  const int no = 0;
+  // Only what is configured here counts: no ~/.ssh/config, no global
+  // known_hosts, no agent.
+  ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no);
+  ssh_options_set(s, SSH_OPTIONS_HOST, options_.host.c_str());
+  ssh_options_set(s, SSH_OPTIONS_PORT, &port);
+  ssh_options_set(s, SSH_OPTIONS_USER, options_.user.c_str());
+  ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, options_.known_hosts_path.c_str());
+  ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+  ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout_seconds);
+  if (ssh_connect(s) != SSH_OK) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach the Asterisk host ", target, ": ", ssh_get_error(s)));
+  }
+  switch (ssh_session_is_known_server(s)) {
+    case SSH_KNOWN_HOSTS_OK:
+      break;
+    case SSH_KNOWN_HOSTS_CHANGED:
+    case SSH_KNOWN_HOSTS_OTHER:
+      return absl::InternalError(absl::StrCat(
+          "refusing ", target, ": its host key does not match ", options_.known_hosts_path,
+          " (the host was reinstalled, or someone is in between)"));
+    default:
+      return absl::InternalError(absl::StrCat("refusing ", target, ": its host key is not in ",
+                                              options_.known_hosts_path));
+  }
+  ssh_key raw_key = nullptr;
+  if (ssh_pki_import_privkey_file(options_.private_key_path.c_str(), nullptr, nullptr,
+                                  nullptr, &raw_key) != SSH_OK) {
+    return absl::InternalError(
+        absl::StrCat("cannot read the SSH private key ", options_.private_key_path));
+  }
+  std::unique_ptr<ssh_key_struct, KeyDeleter> key(raw_key);
+  if (ssh_userauth_publickey(s, nullptr, key.get()) != SSH_AUTH_SUCCESS) {
+    return absl::InternalError(absl::StrCat("the Asterisk host ", target,
+                                            " refused our SSH key: ", ssh_get_error(s)));
+  }
+  return std::unique_ptr<AsteriskHostSession>(
+      new SshSession(std::move(session), target, options_.command_timeout));
+}
+
+}  // namespace pbx

@@ -1,0 +1,44 @@
+#ifndef PBX_SERVER_CORE_APPLY_AUDIT_H_
+#define PBX_SERVER_CORE_APPLY_AUDIT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace pbx {
+
+enum class ApplyOutcome { kRunning, kSuccess, kFailure, kInterrupted };
+
+absl::string_view ApplyOutcomeName(ApplyOutcome outcome);  // as stored: "success"...
+std::optional<ApplyOutcome> ApplyOutcomeFromName(absl::string_view name);
+
+struct ConfigFileRecord {
+  std::string path;
+  std::string sha256;
+  int64_t size_bytes = 0;
+};
+
+// One row of apply_audit_log (FR-013).
+struct ApplyAuditEntry {
+  int64_t id = 0;
+  absl::Time started_at;
+  std::optional<absl::Time> finished_at;
+  std::string triggered_by;
+  std::string asterisk_host;
+  ApplyOutcome outcome = ApplyOutcome::kRunning;
+  std::string error_detail;
+  int user_count = 0;
+  std::string content_hash;
+  std::vector<ConfigFileRecord> files;
+  std::string reload_output;
+  std::string verification;
+  int64_t duration_ms = 0;
+};
+
+}  // namespace pbx
+
+#endif  // PBX_SERVER_CORE_APPLY_AUDIT_H_

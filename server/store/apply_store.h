@@ -1,0 +1,50 @@
+#ifndef PBX_SERVER_STORE_APPLY_STORE_H_
+#define PBX_SERVER_STORE_APPLY_STORE_H_
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/core/apply_audit.h"
+#include "server/core/asterisk_config.h"
+
+namespace pbx {
+
+// Held while one Apply runs; released on destruction (or when the process
+// dies, as the lock lives in a database session).
+class ApplyLock {
+ public:
+  virtual ~ApplyLock() = default;
+};
+
+// What Apply needs from the database.
+class ApplyStore {
+ public:
+  virtual ~ApplyStore() = default;
+
+  // Waits up to `wait` until no other Apply runs anywhere on the database.
+  // ABORTED when the wait runs out.
+  virtual absl::StatusOr<std::unique_ptr<ApplyLock>> LockApply(absl::Duration wait) = 0;
+
+  // Opens a 'running' audit row and returns its id. Call with the lock held:
+  // any other row still 'running' then belongs to a server that died
+  // mid-Apply, and is marked 'interrupted'.
+  virtual absl::StatusOr<int64_t> OpenAudit(absl::string_view triggered_by,
+                                            absl::string_view asterisk_host) = 0;
+  // Records how the Apply ended (outcome, details, duration...).
+  virtual absl::Status CloseAudit(const ApplyAuditEntry& entry) = 0;
+
+  // Every extension with its secret, sorted by number.
+  virtual absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() = 0;
+
+  // Newest first.
+  virtual absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit) = 0;
+  virtual absl::StatusOr<std::optional<ApplyAuditEntry>> LatestAudit(bool successful_only) = 0;
+};
+
+}  // namespace pbx
+
+#endif  // PBX_SERVER_STORE_APPLY_STORE_H_

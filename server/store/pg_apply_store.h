@@ -1,0 +1,27 @@
+#ifndef PBX_SERVER_STORE_PG_APPLY_STORE_H_
+#define PBX_SERVER_STORE_PG_APPLY_STORE_H_
+
+#include "server/store/apply_store.h"
+#include "server/store/pg_pool.h"
+
+namespace pbx {
+
+class PgApplyStore : public ApplyStore {
+ public:
+  explicit PgApplyStore(PgPool& pool) : pool_(pool) {}
+
+  absl::StatusOr<std::unique_ptr<ApplyLock>> LockApply(absl::Duration wait) override;
+  absl::StatusOr<int64_t> OpenAudit(absl::string_view triggered_by,
+                                    absl::string_view asterisk_host) override;
+  absl::Status CloseAudit(const ApplyAuditEntry& entry) override;
+  absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() override;
+  absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit) override;
+  absl::StatusOr<std::optional<ApplyAuditEntry>> LatestAudit(bool successful_only) override;
+
+ private:
+  PgPool& pool_;
+};
+
+}  // namespace pbx
+
+#endif  // PBX_SERVER_STORE_PG_APPLY_STORE_H_
