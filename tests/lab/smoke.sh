@@ -44,9 +44,10 @@ cleanup() {
     local rc=$?
     if ((SAVED)); then
         # Put the generated files back as they were (the placeholders, normally) and reload.
-        lab_put "$EP_FILE" <"$WORK/endpoints.orig" && lab_put "$DP_FILE" <"$WORK/routing.orig" &&
-            lab_ssh "asterisk -rx 'pjsip reload' >/dev/null && asterisk -rx 'dialplan reload' >/dev/null" ||
+        if ! { lab_put "$EP_FILE" <"$WORK/endpoints.orig" && lab_put "$DP_FILE" <"$WORK/routing.orig" &&
+            lab_ssh "asterisk -rx 'pjsip reload' >/dev/null && asterisk -rx 'dialplan reload' >/dev/null"; }; then
             warn "could not restore $EP_FILE / $DP_FILE in the lab"
+        fi
     fi
     rm -rf "$WORK"
     if ((!was_running)) && [[ "${PBX_LAB_KEEP:-0}" != 1 ]]; then "$LAB" down || true; fi
@@ -129,8 +130,8 @@ lab_put "$DP_FILE" <"$WORK/routing.orig"
 SAVED=0
 ast 'pjsip reload' >/dev/null
 ast 'dialplan reload' >/dev/null
-check "after restoring the placeholders, endpoint 1000 is gone" \
-    bash -c '! grep -qE "^ *Endpoint: +1000[ /]" <<<"$1"' _ "$(ast 'pjsip show endpoints')"
+endpoint_1000_gone() { ! grep -qE '^ *Endpoint: +1000[ /]' <<<"$(ast 'pjsip show endpoints')"; }
+check "after restoring the placeholders, endpoint 1000 is gone" endpoint_1000_gone
 
 if ((failures)); then
     log "sipp output: $WORK/sipp.log (removed on exit); lab logs: $PBX_ASTERISK_ROOT/var/log/asterisk/messages.log"
