@@ -50,14 +50,11 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view request
   absl::StatusOr<std::unique_ptr<ApplyLock>> lock = store_.LockApply(options_.lock_wait);
   if (!lock.ok()) return lock.status();
 
-  ApplyAuditEntry entry;
-  entry.triggered_by = *triggered_by;
-  entry.asterisk_host = host_.Describe();
-  absl::StatusOr<int64_t> audit_id = store_.OpenAudit(entry.triggered_by, entry.asterisk_host);
-  if (!audit_id.ok()) return audit_id.status();
-  entry.id = *audit_id;
+  absl::StatusOr<ApplyAuditEntry> opened =
+      store_.OpenAudit(*triggered_by, host_.Describe());
+  if (!opened.ok()) return opened.status();
+  ApplyAuditEntry entry = std::move(*opened);
   const absl::Time start = absl::Now();
-  entry.started_at = start;
 
   absl::Status status = Run(entry);
 
@@ -80,7 +77,6 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view request
         absl::Status(status.code(), absl::StrCat(status.message(), " (audit id ", entry.id, ")")),
         "APPLY_FAILED", {{"audit_id", absl::StrCat(entry.id)}});
   }
-  entry.finished_at = absl::Now();
   return entry;
 }
 

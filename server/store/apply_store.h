@@ -29,13 +29,14 @@ class ApplyStore {
   // ABORTED when the wait runs out.
   virtual absl::StatusOr<std::unique_ptr<ApplyLock>> LockApply(absl::Duration wait) = 0;
 
-  // Opens a 'running' audit row and returns its id. Call with the lock held:
-  // any other row still 'running' then belongs to a server that died
-  // mid-Apply, and is marked 'interrupted'.
-  virtual absl::StatusOr<int64_t> OpenAudit(absl::string_view triggered_by,
-                                            absl::string_view asterisk_host) = 0;
-  // Records how the Apply ended (outcome, details, duration...).
-  virtual absl::Status CloseAudit(const ApplyAuditEntry& entry) = 0;
+  // Opens a 'running' audit row (id and started_at filled in). Call with the
+  // lock held: any other row still 'running' then belongs to a server that
+  // died mid-Apply, and is marked 'interrupted'.
+  virtual absl::StatusOr<ApplyAuditEntry> OpenAudit(absl::string_view triggered_by,
+                                                    absl::string_view asterisk_host) = 0;
+  // Records how the Apply ended (outcome, details, duration...) and sets
+  // entry.finished_at.
+  virtual absl::Status CloseAudit(ApplyAuditEntry& entry) = 0;
 
   // Every extension with its secret, sorted by number.
   virtual absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() = 0;

@@ -1,6 +1,6 @@
 #include "server/store/migrations.h"
 
-#include <set>
+#include <map>
 
 #include <pqxx/pqxx>
 #include <string>
@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
+#include "server/core/sha256.h"
 #include "server/store/advisory_locks.h"
 #include "server/store/pg_errors.h"
 
@@ -22,22 +23,34 @@ absl::Status ApplyPending(pqxx::connection& connection,
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version integer PRIMARY KEY,"
         " name text NOT NULL,"
+        " sha256 text NOT NULL,"
         " applied_at timestamptz NOT NULL DEFAULT now())");
   }
-  std::set<int> applied;
+  std::map<int, std::string> applied;  // version -> sha256 when it was applied
   {
     pqxx::nontransaction query(connection);
-    for (const auto& row : query.exec("SELECT version FROM schema_migrations")) {
-      applied.insert(row[0].as<int>());
+    for (const auto& row : query.exec("SELECT version, sha256 FROM schema_migrations")) {
+      applied.emplace(row[0].as<int>(), row[1].as<std::string>());
     }
   }
   for (const Migration& migration : migrations) {
-    if (applied.count(migration.version) != 0) continue;
+    const std::string checksum = Sha256Hex(migration.sql);
+    if (auto it = applied.find(migration.version); it != applied.end()) {
+      // An applied migration never changes: the database would silently lack
+      // what the new text adds. Refuse to run against it instead.
+      if (it->second != checksum) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "migration ", migration.version, " (", migration.name,
+            ") differs from the version applied to this database; add a new migration "
+            "instead of editing an applied one"));
+      }
+      continue;
+    }
     pqxx::work transaction(connection);
     transaction.exec(std::string(migration.sql));
     transaction.exec_params(
-        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-        migration.version, std::string(migration.name));
+        "INSERT INTO schema_migrations (version, name, sha256) VALUES ($1, $2, $3)",
+        migration.version, std::string(migration.name), checksum);
     transaction.commit();
     LogInfo("applied migration", {{"version", absl::StrCat(migration.version)},
                                   {"name", migration.name}});

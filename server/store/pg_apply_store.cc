@@ -111,37 +111,39 @@ absl::StatusOr<std::unique_ptr<ApplyLock>> PgApplyStore::LockApply(absl::Duratio
   return std::unique_ptr<ApplyLock>(new PgApplyLock(std::move(*connection)));
 }
 
-absl::StatusOr<int64_t> PgApplyStore::OpenAudit(absl::string_view triggered_by,
-                                                absl::string_view asterisk_host) {
-  return pool_.Query<int64_t>([&](pqxx::connection& connection) -> absl::StatusOr<int64_t> {
-    pqxx::work transaction(connection);
-    transaction.exec(
-        "UPDATE apply_audit_log SET outcome = 'interrupted', finished_at = now(),"
-        " error_detail = 'the server stopped before this Apply finished; the files on the"
-        " Asterisk host are either the old or the new version, and the next Apply rewrites"
-        " them' WHERE outcome = 'running'");
-    const int64_t id =
-        transaction
-            .exec_params1("INSERT INTO apply_audit_log (triggered_by, asterisk_host)"
-                          " VALUES ($1, $2) RETURNING id",
-                          std::string(triggered_by), std::string(asterisk_host))[0]
-            .as<int64_t>();
-    transaction.commit();
-    return id;
-  });
+absl::StatusOr<ApplyAuditEntry> PgApplyStore::OpenAudit(absl::string_view triggered_by,
+                                                        absl::string_view asterisk_host) {
+  return pool_.Query<ApplyAuditEntry>(
+      [&](pqxx::connection& connection) -> absl::StatusOr<ApplyAuditEntry> {
+        pqxx::work transaction(connection);
+        transaction.exec(
+            "UPDATE apply_audit_log SET outcome = 'interrupted', finished_at = now(),"
+            " error_detail = 'the server stopped before this Apply finished; the files on the"
+            " Asterisk host are either the old or the new version, and the next Apply rewrites"
+            " them' WHERE outcome = 'running'");
+        pqxx::row row = transaction.exec_params1(
+            absl::StrCat("INSERT INTO apply_audit_log (triggered_by, asterisk_host)"
+                         " VALUES ($1, $2) RETURNING ",
+                         kAuditColumns),
+            std::string(triggered_by), std::string(asterisk_host));
+        transaction.commit();
+        return RowToAudit(row);
+      });
 }
 
-absl::Status PgApplyStore::CloseAudit(const ApplyAuditEntry& entry) {
+absl::Status PgApplyStore::CloseAudit(ApplyAuditEntry& entry) {
   return pool_.Run([&](pqxx::connection& connection) {
     pqxx::work transaction(connection);
-    transaction.exec_params(
+    pqxx::row row = transaction.exec_params1(
         "UPDATE apply_audit_log SET finished_at = now(), outcome = $2, error_detail = $3,"
         " user_count = $4, content_hash = $5, files = $6::jsonb, reload_output = $7,"
-        " verification = $8, duration_ms = $9 WHERE id = $1",
+        " verification = $8, duration_ms = $9 WHERE id = $1"
+        " RETURNING (extract(epoch FROM finished_at) * 1000000)::bigint",
         entry.id, std::string(ApplyOutcomeName(entry.outcome)), entry.error_detail,
         entry.user_count, entry.content_hash, FilesToJson(entry.files), entry.reload_output,
         entry.verification, entry.duration_ms);
     transaction.commit();
+    entry.finished_at = absl::FromUnixMicros(row[0].as<int64_t>());
     return absl::OkStatus();
   });
 }

@@ -11,9 +11,9 @@ class PgApplyStore : public ApplyStore {
   explicit PgApplyStore(PgPool& pool) : pool_(pool) {}
 
   absl::StatusOr<std::unique_ptr<ApplyLock>> LockApply(absl::Duration wait) override;
-  absl::StatusOr<int64_t> OpenAudit(absl::string_view triggered_by,
-                                    absl::string_view asterisk_host) override;
-  absl::Status CloseAudit(const ApplyAuditEntry& entry) override;
+  absl::StatusOr<ApplyAuditEntry> OpenAudit(absl::string_view triggered_by,
+                                            absl::string_view asterisk_host) override;
+  absl::Status CloseAudit(ApplyAuditEntry& entry) override;
   absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() override;
   absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit) override;
   absl::StatusOr<std::optional<ApplyAuditEntry>> LatestAudit(bool successful_only) override;

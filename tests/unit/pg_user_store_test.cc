@@ -73,6 +73,18 @@ TEST_F(PgUserStoreTest, MigrationsRunOnceEvenWhenStartedConcurrently) {
   EXPECT_EQ(query.exec("SELECT count(*) FROM tenants")[0][0].as<int>(), 1);
 }
 
+TEST_F(PgUserStoreTest, RefusesADatabaseWhoseAppliedMigrationChanged) {
+  std::vector<Migration> edited = EmbeddedMigrations();
+  const std::string changed_sql = std::string(edited[0].sql) + "\n-- edited";
+  edited[0].sql = changed_sql;
+  auto connection = pool_->Connect();
+  ASSERT_TRUE(connection.ok());
+  absl::Status status = ApplyMigrations(**connection, edited);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("differs from the version applied"));
+  EXPECT_TRUE(ApplyMigrations(**connection, EmbeddedMigrations()).ok());
+}
+
 TEST_F(PgUserStoreTest, AllocatesLowestFreeNumberAndReusesFreedOnes) {
   for (int expected = 1000; expected < 1003; ++expected) {
     auto user = Create("u" + std::to_string(expected));
