@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "pbx/v1/apply_service.grpc.pb.h"
 #include "pbx/v1/user_service.grpc.pb.h"
+#include "tests/unit/status_details.h"
 #include "tests/unit/test_database.h"
 
 namespace pbx {
@@ -82,14 +83,11 @@ TEST_F(PortalServerTest, InvalidInputCarriesEveryViolationAsBadRequest) {
   v1::CreateUserResponse response;
   grpc::Status status = stub_->CreateUser(&context, v1::CreateUserRequest(), &response);
   ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  google::rpc::Status details;
-  ASSERT_TRUE(details.ParseFromString(status.error_details()));
-  ASSERT_EQ(details.details_size(), 1);
-  google::rpc::BadRequest bad_request;
-  ASSERT_TRUE(details.details(0).UnpackTo(&bad_request));
-  ASSERT_EQ(bad_request.field_violations_size(), 2);
-  EXPECT_EQ(bad_request.field_violations(0).field(), "name");
-  EXPECT_EQ(bad_request.field_violations(1).field(), "email");
+  auto bad_request = testing::SoleDetail<google::rpc::BadRequest>(status);
+  ASSERT_TRUE(bad_request.has_value());
+  ASSERT_EQ(bad_request->field_violations_size(), 2);
+  EXPECT_EQ(bad_request->field_violations(0).field(), "name");
+  EXPECT_EQ(bad_request->field_violations(1).field(), "email");
 }
 
 TEST_F(PortalServerTest, MalformedIdIsInvalidArgument) {
@@ -112,11 +110,9 @@ TEST_F(PortalServerTest, FailedApplyIsAuditedAndReportsItsAuditId) {
   grpc::Status status = stub->Apply(&context, {}, &response);
   ASSERT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("PBX_ASTERISK_SSH_KEY"));
-  google::rpc::Status details;
-  ASSERT_TRUE(details.ParseFromString(status.error_details()));
-  ASSERT_EQ(details.details_size(), 1);
-  google::rpc::ErrorInfo info;
-  ASSERT_TRUE(details.details(0).UnpackTo(&info));
+  auto error_info = testing::SoleDetail<google::rpc::ErrorInfo>(status);
+  ASSERT_TRUE(error_info.has_value());
+  const google::rpc::ErrorInfo& info = *error_info;
   EXPECT_EQ(info.reason(), "APPLY_FAILED");
 
   grpc::ClientContext list_context;

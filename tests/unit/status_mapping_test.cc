@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "server/core/extension_pool.h"
 #include "server/core/field_violations.h"
+#include "tests/unit/status_details.h"
 
 namespace pbx {
 namespace {
@@ -36,15 +37,11 @@ TEST(ToGrpcStatus, CarriesFieldViolationsAsBadRequestDetails) {
   grpc::Status status = ToGrpcStatus(
       InvalidFieldsError("invalid user", {{"name", "is required"}, {"email", "is required"}}));
   ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  google::rpc::Status details;
-  ASSERT_TRUE(details.ParseFromString(status.error_details()));
-  EXPECT_EQ(details.code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
-  ASSERT_EQ(details.details_size(), 1);
-  google::rpc::BadRequest bad_request;
-  ASSERT_TRUE(details.details(0).UnpackTo(&bad_request));
-  ASSERT_EQ(bad_request.field_violations_size(), 2);
-  EXPECT_EQ(bad_request.field_violations(0).field(), "name");
-  EXPECT_EQ(bad_request.field_violations(1).field(), "email");
+  auto bad_request = testing::SoleDetail<google::rpc::BadRequest>(status);
+  ASSERT_TRUE(bad_request.has_value());
+  ASSERT_EQ(bad_request->field_violations_size(), 2);
+  EXPECT_EQ(bad_request->field_violations(0).field(), "name");
+  EXPECT_EQ(bad_request->field_violations(1).field(), "email");
 }
 
 }  // namespace

@@ -1,0 +1,348 @@
+"""Access to the tests' Asterisk lab (deploy/lib/asterisk-lab) for the Apply end-to-end tests.
+
+tests/run starts the lab and exports `asterisk-lab ssh-config` (PBX_ASTERISK_SSH_HOST/_PORT/_USER/_KEY/_KNOWN_HOSTS,
+PBX_ASTERISK_ROOT) plus PBX_TEST_SIP_PORT. Everything here talks to loopback only:
+  - the live Asterisk through `chroot ROOT asterisk -rx ...` (the daemon's control socket),
+  - the generated files directly under ROOT/etc/asterisk/...,
+  - SIP through sipp (Debian sip-tester) at 127.0.0.1:PBX_TEST_SIP_PORT with the scenarios in tests/lab/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import harness as h
+
+LAB_SCRIPT = h.REPO_ROOT / "deploy" / "lib" / "asterisk-lab"
+SCENARIOS = h.REPO_ROOT / "tests" / "lab"
+SIPP_LOG_DIR = h.LOG_DIR / "sipp"
+
+# The spec's paths on the Asterisk host (FR-007, FR-008), the server's defaults.
+PJSIP_PATH = "/etc/asterisk/pjsip.d/synergycall/generated_endpoints.conf"
+DIALPLAN_PATH = "/etc/asterisk/extensions.d/synergycall/generated_routing.conf"
+
+REQUIRED_ENV = ("PBX_ASTERISK_ROOT", "PBX_ASTERISK_SSH_HOST", "PBX_ASTERISK_SSH_PORT", "PBX_ASTERISK_SSH_USER",
+                "PBX_ASTERISK_SSH_KEY", "PBX_ASTERISK_SSH_KNOWN_HOSTS", "PBX_TEST_SIP_PORT")
+
+_ROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root",
+             "LANG": "C.UTF-8"}
+
+
+def missing_env() -> list[str]:
+    return [k for k in REQUIRED_ENV if not os.environ.get(k)]
+
+
+def sha256_file(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def free_udp_port() -> int:
+    """A loopback port free for both UDP and TCP, never handed out twice in this session (shares the harness'
+    bookkeeping, so portal ports and sipp ports never collide)."""
+    with h._port_lock:  # noqa: SLF001 - one registry of handed-out ports for the whole suite
+        for _ in range(100):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if port in h._handed_out:  # noqa: SLF001
+                continue
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                    t.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            h._handed_out.add(port)  # noqa: SLF001
+            return port
+    raise RuntimeError("no fresh free UDP port")
+
+
+def parse_pjsip_list(output: str, kind: str) -> set[str]:
+    """Ids from `pjsip list endpoints|aors|auths` ("Endpoint:  1000  ..." lines; the header's "<Endpoint...>" aside)."""
+    ids = set()
+    for line in output.splitlines():
+        m = re.match(rf"^\s*{kind}:\s+(\S+)", line)
+        if m and not m.group(1).startswith("<"):
+            ids.add(m.group(1).split("/", 1)[0])
+    return ids
+
+
+def parse_dialplan(output: str) -> dict[str, str]:
+    """{extension: priority-1 application} from `dialplan show CONTEXT`."""
+    exts = {}
+    for line in output.splitlines():
+        m = re.match(r"^\s*'([^']*)'\s*=>\s*1\.\s*(\S+)", line)
+        if m:
+            exts[m.group(1)] = m.group(2)
+    return exts
+
+
+class Lab:
+    def __init__(self):
+        env = os.environ
+        self.root = Path(env["PBX_ASTERISK_ROOT"])
+        self.ssh_host = env["PBX_ASTERISK_SSH_HOST"]
+        self.ssh_port = int(env["PBX_ASTERISK_SSH_PORT"])
+        self.ssh_user = env["PBX_ASTERISK_SSH_USER"]
+        self.ssh_key = env["PBX_ASTERISK_SSH_KEY"]
+        self.known_hosts = env["PBX_ASTERISK_SSH_KNOWN_HOSTS"]
+        self.sip_port = int(env["PBX_TEST_SIP_PORT"])
+        self.pjsip_file = self.root / PJSIP_PATH.lstrip("/")
+        self.dialplan_file = self.root / DIALPLAN_PATH.lstrip("/")
+        self.pjsip_dir = self.pjsip_file.parent
+        self.dialplan_dir = self.dialplan_file.parent
+
+    # ------------------------------------------------------------------ portal configuration
+
+    def server_env(self, **overrides) -> dict:
+        """The server's environment for the SSH transport to this lab (the harness strips inherited PBX_*)."""
+        env = {
+            "PBX_ASTERISK_TRANSPORT": "ssh",
+            "PBX_ASTERISK_SSH_HOST": self.ssh_host,
+            "PBX_ASTERISK_SSH_PORT": str(self.ssh_port),
+            "PBX_ASTERISK_SSH_USER": self.ssh_user,
+            "PBX_ASTERISK_SSH_KEY": self.ssh_key,
+            "PBX_ASTERISK_SSH_KNOWN_HOSTS": self.known_hosts,
+            "PBX_ASTERISK_CONNECT_TIMEOUT_S": "5",
+            "PBX_ASTERISK_COMMAND_TIMEOUT_S": "30",
+            "PBX_APPLY_LOCK_TIMEOUT_S": "60",
+        }
+        env.update({k: str(v) for k, v in overrides.items()})
+        return env
+
+    def asterisk_gid(self) -> int:
+        for line in (self.root / "etc" / "group").read_text().splitlines():
+            f = line.split(":")
+            if f[0] == "asterisk":
+                return int(f[2])
+        raise AssertionError(f"no asterisk group in {self.root}/etc/group")
+
+    def local_server_env(self) -> dict:
+        """The server's environment for the local transport: the same lab, reached with chroot."""
+        return {
+            "PBX_ASTERISK_TRANSPORT": "local",
+            "PBX_ASTERISK_PROGRAM": f"chroot {self.root} asterisk",
+            "PBX_PJSIP_CONFIG_PATH": str(self.pjsip_file),
+            "PBX_DIALPLAN_CONFIG_PATH": str(self.dialplan_file),
+            "PBX_ASTERISK_FILE_GROUP": str(self.asterisk_gid()),
+            "PBX_ASTERISK_COMMAND_TIMEOUT_S": "30",
+        }
+
+    # ------------------------------------------------------------------ the live Asterisk
+
+    def cli_run(self, command: str, timeout: float = 20) -> subprocess.CompletedProcess:
+        return subprocess.run(["chroot", str(self.root), "asterisk", "-rx", command], env=_ROOT_ENV,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def cli(self, command: str, timeout: float = 20) -> str:
+        r = self.cli_run(command, timeout)
+        if r.returncode != 0:
+            raise AssertionError(f"asterisk -rx {command!r} failed ({r.returncode}): {r.stdout}{r.stderr}")
+        return r.stdout
+
+    def endpoints(self) -> set[str]:
+        return parse_pjsip_list(self.cli("pjsip list endpoints"), "Endpoint")
+
+    def aors(self) -> set[str]:
+        return parse_pjsip_list(self.cli("pjsip list aors"), "Aor")
+
+    def auths(self) -> set[str]:
+        return parse_pjsip_list(self.cli("pjsip list auths"), "Auth")
+
+    def dialplan(self, context: str = "synergy-internal") -> dict[str, str]:
+        return parse_dialplan(self.cli(f"dialplan show {context}"))
+
+    def live(self) -> dict:
+        """Everything the portal manages, as the running Asterisk holds it."""
+        return {"endpoints": self.endpoints(), "aors": self.aors(), "auths": self.auths(),
+                "dialplan": self.dialplan()}
+
+    @staticmethod
+    def expected(extensions) -> dict:
+        exts = sorted(int(e) for e in extensions)
+        return {"endpoints": {str(e) for e in exts}, "aors": {str(e) for e in exts},
+                "auths": {f"{e}-auth" for e in exts},
+                "dialplan": {str(e): f"Dial(PJSIP/{e},25)" for e in exts}}
+
+    def assert_live(self, extensions, what: str = ""):
+        live = self.live()
+        want = self.expected(extensions)
+        assert live == want, (f"live Asterisk differs from the database{(' (' + what + ')') if what else ''}:\n"
+                              f"  live: { {k: sorted(v) for k, v in live.items()} }\n"
+                              f"  want: { {k: sorted(v) for k, v in want.items()} }")
+
+    def answers(self) -> bool:
+        try:
+            r = self.cli_run("core show version", timeout=10)
+        except subprocess.TimeoutExpired:
+            return False
+        return r.returncode == 0 and r.stdout.startswith("Asterisk ")
+
+    def contacts(self) -> str:
+        return self.cli("pjsip show contacts")
+
+    def channels(self) -> str:
+        return self.cli("core show channels concise")
+
+    def stop_asterisk(self):
+        self.cli_run("core stop now", timeout=20)
+        h.wait_until(lambda: not self.answers(), 20, 0.2, "the lab's Asterisk to stop")
+        pidfile = self.root / "run" / "asterisk" / "asterisk.pid"
+
+        def gone():
+            try:
+                pid = int(pidfile.read_text().strip())
+            except (OSError, ValueError):
+                return True
+            return not Path(f"/proc/{pid}").exists() or \
+                "asterisk" not in Path(f"/proc/{pid}/comm").read_text(errors="replace")
+        h.wait_until(gone, 20, 0.2, "the lab's Asterisk process to exit")
+
+    def up(self, timeout: float = 120):
+        """`asterisk-lab up` for this lab (restarts what is not running; a no-op when everything runs)."""
+        env = dict(os.environ)
+        env.update({"PBX_LAB_ROOT": str(self.root), "PBX_LAB_DIR": str(self.root.parent),
+                    "PBX_LAB_SIP_PORT": str(self.sip_port), "PBX_LAB_SSH_PORT": str(self.ssh_port)})
+        r = subprocess.run([str(LAB_SCRIPT), "up"], env=env, capture_output=True, text=True, timeout=timeout,
+                           cwd=str(h.REPO_ROOT))
+        if r.returncode != 0:
+            raise AssertionError(f"asterisk-lab up failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+        h.wait_until(self.answers, 30, 0.2, "the lab's Asterisk to answer")
+
+    # ------------------------------------------------------------------ files
+
+    def files(self) -> tuple[bytes, bytes]:
+        return self.pjsip_file.read_bytes(), self.dialplan_file.read_bytes()
+
+    def stray_files(self) -> list[str]:
+        """Anything in the two include directories besides the generated files (temporaries, backups)."""
+        stray = []
+        for d, keep in ((self.pjsip_dir, self.pjsip_file.name), (self.dialplan_dir, self.dialplan_file.name)):
+            stray += [str(p) for p in d.iterdir() if p.name != keep]
+        return stray
+
+    def messages_log_size(self) -> int:
+        try:
+            return (self.root / "var" / "log" / "asterisk" / "messages.log").stat().st_size
+        except OSError:
+            return 0
+
+    def messages_log_since(self, offset: int) -> str:
+        p = self.root / "var" / "log" / "asterisk" / "messages.log"
+        with open(p, "rb") as f:
+            f.seek(offset)
+            return f.read().decode("utf-8", errors="replace")
+
+    @contextlib.contextmanager
+    def read_only(self, directory: Path):
+        """Make DIRECTORY read-only for everyone (the SSH host's sftp server included) with a read-only bind mount
+        from the host; always unmounted again."""
+        d = str(directory)
+        subprocess.run(["mount", "--bind", d, d], check=True, capture_output=True, text=True)
+        try:
+            subprocess.run(["mount", "-o", "remount,bind,ro", d], check=True, capture_output=True, text=True)
+            yield
+        finally:
+            r = subprocess.run(["umount", d], capture_output=True, text=True)
+            if r.returncode != 0:
+                subprocess.run(["umount", "-l", d], capture_output=True, text=True)
+
+    # ------------------------------------------------------------------ sipp
+
+    def sipp_argv(self, scenario: str, *, service: str, user: str | None = None, password: str | None = None,
+                  port: int | None = None, calls: int = 1, timeout_s: int = 20, extra=()) -> list[str]:
+        port = port or free_udp_port()
+        argv = ["sipp", f"127.0.0.1:{self.sip_port}", "-sf", str(SCENARIOS / scenario), "-s", service,
+                "-m", str(calls), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_udp_port()),
+                "-nostdin", "-timeout", f"{timeout_s}s", "-trace_err", "-trace_msg"]
+        if user is not None:
+            argv += ["-au", user]
+        if password is not None:
+            argv += ["-ap", password]
+        return argv + list(extra)
+
+    def _sipp_dir(self, tag: str) -> Path:
+        SIPP_LOG_DIR.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=h.safe_name(tag)[:60] + ".", dir=SIPP_LOG_DIR))
+
+    def sipp(self, tag: str, scenario: str, *, timeout: float = 40, **kw) -> "SippResult":
+        argv = self.sipp_argv(scenario, **kw)
+        d = self._sipp_dir(tag)
+        r = subprocess.run(argv, cwd=str(d), capture_output=True, text=True, timeout=timeout)
+        return SippResult(argv, r.returncode, r.stdout, r.stderr, d)
+
+    def register(self, extension, password: str, *, port: int | None = None, tag: str = "register") -> "SippResult":
+        """REGISTER EXT with PASSWORD (tests/lab/register.xml); exit 0 only when Asterisk answers 200."""
+        ext = str(extension)
+        return self.sipp(f"{tag}-{ext}", "register.xml", service=ext, user=ext, password=password, port=port)
+
+    def start_sipp(self, tag: str, scenario: str, **kw) -> "SippProcess":
+        argv = self.sipp_argv(scenario, **kw)
+        d = self._sipp_dir(tag)
+        return SippProcess(argv, d)
+
+
+class SippResult:
+    def __init__(self, argv, returncode, stdout, stderr, directory: Path):
+        self.argv = argv
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.dir = directory
+
+    def explain(self) -> str:
+        errs = "".join(p.read_text(errors="replace")[-3000:] for p in self.dir.glob("*_errors.log"))
+        msgs = "".join(p.read_text(errors="replace")[-4000:] for p in self.dir.glob("*_messages.log"))
+        return (f"sipp exit {self.returncode}: {' '.join(self.argv)}\n(logs in {self.dir})\n"
+                f"stderr: {self.stderr[-1500:]}\nerrors: {errs}\nmessages (tail): {msgs}")
+
+    def __repr__(self):
+        return f"<sipp exit {self.returncode} logs {self.dir}>"
+
+
+class SippProcess:
+    """A sipp run in the background (a UAS waiting for a call)."""
+
+    def __init__(self, argv, directory: Path):
+        self.argv = argv
+        self.dir = directory
+        self._out = open(directory / "stdout.log", "wb")
+        self._err = open(directory / "stderr.log", "wb")
+        self.popen = subprocess.Popen(argv, cwd=str(directory), stdout=self._out, stderr=self._err,
+                                      stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def wait(self, timeout: float) -> SippResult:
+        try:
+            rc = self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(timeout=5)
+            rc = None
+        self._out.close()
+        self._err.close()
+        return SippResult(self.argv, rc, (self.dir / "stdout.log").read_text(errors="replace"),
+                          (self.dir / "stderr.log").read_text(errors="replace"), self.dir)
+
+    def stop(self):
+        if self.popen.poll() is None:
+            self.popen.kill()
+        with contextlib.suppress(Exception):
+            self.popen.wait(timeout=5)
+        for f in (self._out, self._err):
+            with contextlib.suppress(Exception):
+                f.close()
+
+
+def wait_for(pred, timeout: float, what: str, interval: float = 0.1):
+    return h.wait_until(pred, timeout, interval, what)
+
+
+def monotonic_ms() -> float:
+    return time.monotonic() * 1000
