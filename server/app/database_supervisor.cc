@@ -9,8 +9,12 @@ namespace pbx {
 
 DatabaseSupervisor::DatabaseSupervisor(PgPool& pool,
                                        grpc::HealthCheckServiceInterface* health,
-                                       absl::Duration interval)
-    : pool_(pool), health_(health), interval_(interval) {}
+                                       absl::Duration interval,
+                                       std::function<void()> on_schema_ready)
+    : pool_(pool),
+      health_(health),
+      interval_(interval),
+      on_schema_ready_(std::move(on_schema_ready)) {}
 
 DatabaseSupervisor::~DatabaseSupervisor() { Stop(); }
 
@@ -22,6 +26,7 @@ absl::Status DatabaseSupervisor::EnsureSchema() {
   if (status.ok()) {
     pool_.MarkSchemaReady();
     LogInfo("database schema ready");
+    if (on_schema_ready_) on_schema_ready_();
   }
   return status;
 }

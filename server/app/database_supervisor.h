@@ -1,6 +1,7 @@
 #ifndef PBX_SERVER_APP_DATABASE_SUPERVISOR_H_
 #define PBX_SERVER_APP_DATABASE_SUPERVISOR_H_
 
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -20,8 +21,10 @@ namespace pbx {
 // /healthz see an outage.
 class DatabaseSupervisor {
  public:
+  // `on_schema_ready` runs once, on the checking thread, right after the
+  // schema is first known to be in place.
   DatabaseSupervisor(PgPool& pool, grpc::HealthCheckServiceInterface* health,
-                     absl::Duration interval);
+                     absl::Duration interval, std::function<void()> on_schema_ready);
   DatabaseSupervisor(const DatabaseSupervisor&) = delete;
   DatabaseSupervisor& operator=(const DatabaseSupervisor&) = delete;
   ~DatabaseSupervisor();
@@ -42,6 +45,7 @@ class DatabaseSupervisor {
   PgPool& pool_;
   grpc::HealthCheckServiceInterface* const health_;
   const absl::Duration interval_;
+  std::function<void()> on_schema_ready_;
   std::unique_ptr<pqxx::connection> probe_;  // used by the checking thread only
 
   absl::Mutex mu_;

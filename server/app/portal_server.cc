@@ -63,8 +63,9 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
                               v1::ApplyService::service_full_name()}) {
     health->SetServingStatus(service, false);
   }
+  PortalServer* raw = portal.get();
   portal->supervisor_ = std::make_unique<DatabaseSupervisor>(
-      portal->pool_, health, config.health_interval);
+      portal->pool_, health, config.health_interval, [raw] { raw->RecoverInterruptedApplies(); });
   // The first check runs before Start returns so a healthy database serves
   // requests from the first call on.
   absl::Status first_check = portal->supervisor_->CheckNow();
@@ -79,6 +80,16 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   LogInfo("gRPC server listening",
           {{"address", config.grpc_listen}, {"port", absl::StrCat(portal->port_)}});
   return portal;
+}
+
+void PortalServer::RecoverInterruptedApplies() {
+  absl::StatusOr<int> marked = apply_store_.RecoverInterruptedApplies();
+  if (!marked.ok()) {
+    LogWarning("cannot check for interrupted Applies", {{"error", marked.status().message()}});
+  } else if (*marked > 0) {
+    LogWarning("marked Applies interrupted by an earlier stop",
+               {{"count", absl::StrCat(*marked)}});
+  }
 }
 
 PortalServer::~PortalServer() { Shutdown(absl::ZeroDuration()); }

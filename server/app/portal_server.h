@@ -38,6 +38,8 @@ class PortalServer {
 
  private:
   explicit PortalServer(const ServerConfig& config);
+  // Closes audit rows left 'running' by a server that died mid-Apply.
+  void RecoverInterruptedApplies();
 
   PgPool pool_;
   PgUserStore store_;

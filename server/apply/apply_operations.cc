@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "server/asterisk/asterisk_cli.h"
 #include "server/asterisk/config_files.h"
+#include "server/common/failpoint.h"
 #include "server/common/log.h"
 #include "server/core/asterisk_config.h"
 #include "server/core/error_info.h"
@@ -61,6 +62,7 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view request
   entry.outcome = status.ok() ? ApplyOutcome::kSuccess : ApplyOutcome::kFailure;
   entry.error_detail = status.ok() ? "" : std::string(status.message());
   entry.duration_ms = absl::ToInt64Milliseconds(absl::Now() - start);
+  Failpoint("apply.before_audit_close");
   if (absl::Status closed = store_.CloseAudit(entry); !closed.ok()) {
     // The row stays 'running' and the next Apply marks it interrupted.
     LogError("cannot close the Apply audit entry",
@@ -97,6 +99,7 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
       !cleaned.ok()) {
     return Annotate(cleaned, "nothing was written");
   }
+  Failpoint("apply.before_upload");
   if (absl::Status written =
           ReplaceFilesAtomically(**session, files, options_.file_group, RandomSuffix());
       !written.ok()) {
@@ -108,6 +111,7 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
         {file.path, Sha256Hex(file.content), static_cast<int64_t>(file.content.size())});
   }
 
+  Failpoint("apply.before_reload");
   AsteriskCli cli(**session, options_.asterisk_program);
   AsteriskCli::ReloadReport reload = cli.Reload();
   entry.reload_output = reload.output;

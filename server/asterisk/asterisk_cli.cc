@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/asterisk/shell.h"
+#include "server/common/failpoint.h"
 #include "server/core/asterisk_config.h"
 
 namespace pbx {
@@ -57,6 +58,7 @@ AsteriskCli::ReloadReport AsteriskCli::Reload() {
     return report;
   }
   report.pjsip_reloaded = true;
+  Failpoint("apply.between_reloads");
 
   absl::StatusOr<std::string> dialplan = ReloadCommand("dialplan reload");
   if (!dialplan.ok()) {

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/asterisk/shell.h"
+#include "server/common/failpoint.h"
 
 namespace pbx {
 namespace {
@@ -61,16 +62,10 @@ absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
       remove_temporaries();
       return status;
     }
+    Failpoint("apply.during_upload");
   }
   std::vector<std::string> quoted_temporaries;
-  std::vector<std::string> renames;
-  std::vector<std::string> synced;
-  for (size_t i = 0; i < files.size(); ++i) {
-    quoted_temporaries.push_back(ShellQuote(temporaries[i]));
-    renames.push_back(
-        absl::StrCat("mv -f -- ", ShellQuote(temporaries[i]), " ", ShellQuote(files[i].path)));
-    synced.push_back(ShellQuote(SplitPath(files[i].path).first));
-  }
+  for (const std::string& temporary : temporaries) quoted_temporaries.push_back(ShellQuote(temporary));
   const std::string quoted_list = absl::StrJoin(quoted_temporaries, " ");
   std::string prepare = absl::StrCat("chmod 0640 -- ", quoted_list);
   if (!group.empty()) {
@@ -82,14 +77,22 @@ absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
     remove_temporaries();
     return status;
   }
-  // From here on the targets change; `sync` on the directories makes the
-  // renames durable before Asterisk is told to reload.
-  absl::Status renamed = RunChecked(
-      session,
-      absl::StrCat(absl::StrJoin(renames, " && "), " && sync -- ", absl::StrJoin(synced, " ")),
-      "cannot rename the new files into place");
-  if (!renamed.ok()) remove_temporaries();
-  return renamed;
+  Failpoint("apply.before_renames");
+  // From here on the targets change, one rename(2) each; `sync` on the
+  // directory makes each rename durable before the next step.
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (i > 0) Failpoint("apply.between_renames");
+    absl::Status renamed = RunChecked(
+        session,
+        absl::StrCat("mv -f -- ", ShellQuote(temporaries[i]), " ", ShellQuote(files[i].path),
+                     " && sync -- ", ShellQuote(SplitPath(files[i].path).first)),
+        "cannot rename the new files into place");
+    if (!renamed.ok()) {
+      remove_temporaries();
+      return renamed;
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace pbx

@@ -38,6 +38,10 @@ class ApplyStore {
   // entry.finished_at.
   virtual absl::Status CloseAudit(ApplyAuditEntry& entry) = 0;
 
+  // Marks 'running' rows 'interrupted' when no Apply runs anywhere (their
+  // server died mid-Apply); called when a server starts. Returns how many.
+  virtual absl::StatusOr<int> RecoverInterruptedApplies() = 0;
+
   // Every extension with its secret, sorted by number.
   virtual absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() = 0;
 

@@ -31,6 +31,12 @@ class PgApplyLock : public ApplyLock {
   std::unique_ptr<pqxx::connection> connection_;
 };
 
+constexpr char kMarkInterrupted[] =
+    "UPDATE apply_audit_log SET outcome = 'interrupted', finished_at = now(),"
+    " error_detail = 'the server stopped before this Apply finished; the files on the"
+    " Asterisk host are either the old or the new version, and the next Apply rewrites"
+    " them' WHERE outcome = 'running'";
+
 constexpr absl::string_view kAuditColumns =
     "id, (extract(epoch FROM started_at) * 1000000)::bigint, "
     "(extract(epoch FROM finished_at) * 1000000)::bigint, triggered_by, asterisk_host, "
@@ -116,11 +122,7 @@ absl::StatusOr<ApplyAuditEntry> PgApplyStore::OpenAudit(absl::string_view trigge
   return pool_.Query<ApplyAuditEntry>(
       [&](pqxx::connection& connection) -> absl::StatusOr<ApplyAuditEntry> {
         pqxx::work transaction(connection);
-        transaction.exec(
-            "UPDATE apply_audit_log SET outcome = 'interrupted', finished_at = now(),"
-            " error_detail = 'the server stopped before this Apply finished; the files on the"
-            " Asterisk host are either the old or the new version, and the next Apply rewrites"
-            " them' WHERE outcome = 'running'");
+        transaction.exec(kMarkInterrupted);
         pqxx::row row = transaction.exec_params1(
             absl::StrCat("INSERT INTO apply_audit_log (triggered_by, asterisk_host)"
                          " VALUES ($1, $2) RETURNING ",
@@ -145,6 +147,20 @@ absl::Status PgApplyStore::CloseAudit(ApplyAuditEntry& entry) {
     transaction.commit();
     entry.finished_at = absl::FromUnixMicros(row[0].as<int64_t>());
     return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<int> PgApplyStore::RecoverInterruptedApplies() {
+  return pool_.Query<int>([](pqxx::connection& connection) -> absl::StatusOr<int> {
+    pqxx::work transaction(connection);
+    // Only while nobody applies: a 'running' row of a live Apply is not stale.
+    if (!transaction.exec_params1("SELECT pg_try_advisory_xact_lock($1)", kApplyLockKey)[0]
+             .as<bool>()) {
+      return 0;
+    }
+    const int marked = static_cast<int>(transaction.exec(kMarkInterrupted).affected_rows());
+    transaction.commit();
+    return marked;
   });
 }
 

@@ -1,0 +1,143 @@
+// PgApplyStore against a real PostgreSQL: the Apply lock, the audit log and
+// the provisioning read.
+#include "server/store/pg_apply_store.h"
+
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/core/sip_secret.h"
+#include "server/store/migrations.h"
+#include "server/store/pg_user_store.h"
+#include "tests/unit/test_database.h"
+
+namespace pbx {
+namespace {
+
+using ::testing::ElementsAre;
+
+class PgApplyStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    database_ = testing::TestDatabase::Create();
+    if (!database_) GTEST_SKIP() << "PBX_TEST_PG_PORT not set; run tests/run";
+    pool_ = std::make_unique<PgPool>(PgPoolOptions{database_->url(), 4});
+    auto connection = pool_->Connect();
+    ASSERT_TRUE(connection.ok());
+    ASSERT_TRUE(ApplyMigrations(**connection, EmbeddedMigrations()).ok());
+    pool_->MarkSchemaReady();
+    store_ = std::make_unique<PgApplyStore>(*pool_);
+  }
+
+  std::optional<testing::TestDatabase> database_;
+  std::unique_ptr<PgPool> pool_;
+  std::unique_ptr<PgApplyStore> store_;
+};
+
+TEST_F(PgApplyStoreTest, AuditRowRoundTrips) {
+  auto opened = store_->OpenAudit("alice", "ssh://root@127.0.0.1:2222");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->outcome, ApplyOutcome::kRunning);
+  EXPECT_FALSE(opened->finished_at.has_value());
+  ApplyAuditEntry entry = *opened;
+  entry.outcome = ApplyOutcome::kSuccess;
+  entry.user_count = 3;
+  entry.content_hash = std::string(64, 'a');
+  entry.files = {{"/etc/a.conf", std::string(64, 'b'), 1234}, {"/etc/b.conf", "cc", 5}};
+  entry.reload_output = "Dialplan reloaded.\n";
+  entry.verification = "ok";
+  entry.duration_ms = 42;
+  ASSERT_TRUE(store_->CloseAudit(entry).ok());
+  ASSERT_TRUE(entry.finished_at.has_value());
+  EXPECT_GE(*entry.finished_at, entry.started_at);
+
+  auto listed = store_->ListAudit(10);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  const ApplyAuditEntry& read = (*listed)[0];
+  EXPECT_EQ(read.id, entry.id);
+  EXPECT_EQ(read.triggered_by, "alice");
+  EXPECT_EQ(read.asterisk_host, "ssh://root@127.0.0.1:2222");
+  EXPECT_EQ(read.outcome, ApplyOutcome::kSuccess);
+  EXPECT_EQ(read.user_count, 3);
+  EXPECT_EQ(read.content_hash, entry.content_hash);
+  ASSERT_EQ(read.files.size(), 2u);
+  EXPECT_EQ(read.files[0].path, "/etc/a.conf");
+  EXPECT_EQ(read.files[0].sha256, std::string(64, 'b'));
+  EXPECT_EQ(read.files[0].size_bytes, 1234);
+  EXPECT_EQ(read.reload_output, "Dialplan reloaded.\n");
+  EXPECT_EQ(read.duration_ms, 42);
+}
+
+TEST_F(PgApplyStoreTest, LatestAndListAreNewestFirst) {
+  std::vector<int64_t> ids;
+  for (ApplyOutcome outcome :
+       {ApplyOutcome::kSuccess, ApplyOutcome::kFailure, ApplyOutcome::kFailure}) {
+    auto entry = store_->OpenAudit("bob", "local");
+    ASSERT_TRUE(entry.ok());
+    entry->outcome = outcome;
+    ASSERT_TRUE(store_->CloseAudit(*entry).ok());
+    ids.push_back(entry->id);
+  }
+  auto two = store_->ListAudit(2);
+  ASSERT_TRUE(two.ok());
+  ASSERT_EQ(two->size(), 2u);
+  EXPECT_EQ((*two)[0].id, ids[2]);
+  EXPECT_EQ((*two)[1].id, ids[1]);
+  EXPECT_EQ((*store_->LatestAudit(false))->id, ids[2]);
+  EXPECT_EQ((*store_->LatestAudit(true))->id, ids[0]);
+}
+
+TEST_F(PgApplyStoreTest, OneApplyLockAtATime) {
+  auto first = store_->LockApply(absl::Seconds(1));
+  ASSERT_TRUE(first.ok()) << first.status();
+  const absl::Time start = absl::Now();
+  auto second = store_->LockApply(absl::Milliseconds(300));
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAborted);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(250));
+  // A waiter gets the lock as soon as the holder lets go.
+  std::thread release([&] {
+    absl::SleepFor(absl::Milliseconds(200));
+    first->reset();
+  });
+  auto third = store_->LockApply(absl::Seconds(5));
+  release.join();
+  EXPECT_TRUE(third.ok()) << third.status();
+}
+
+TEST_F(PgApplyStoreTest, StaleRunningRowsBecomeInterrupted) {
+  auto stale = store_->OpenAudit("crashed", "local");
+  ASSERT_TRUE(stale.ok());
+  {
+    // While an Apply holds the lock its 'running' row is not touched.
+    auto lock = store_->LockApply(absl::Seconds(1));
+    ASSERT_TRUE(lock.ok());
+    EXPECT_EQ(*store_->RecoverInterruptedApplies(), 0);
+  }
+  EXPECT_EQ(*store_->RecoverInterruptedApplies(), 1);
+  auto latest = store_->LatestAudit(false);
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->outcome, ApplyOutcome::kInterrupted);
+  EXPECT_TRUE((*latest)->finished_at.has_value());
+  EXPECT_THAT((*latest)->error_detail, ::testing::HasSubstr("stopped before"));
+}
+
+TEST_F(PgApplyStoreTest, ProvisioningIsSortedByNumber) {
+  PgUserStore users(*pool_);
+  for (const char* email : {"a@example.com", "b@example.com", "c@example.com"}) {
+    ASSERT_TRUE(users.CreateUser({"X", email, {}}, GenerateSipSecret()).ok());
+  }
+  auto all = users.ListUsers();
+  ASSERT_TRUE(users.DeleteUser((*all)[1].id).ok());
+  auto provisioning = store_->ReadProvisioning();
+  ASSERT_TRUE(provisioning.ok());
+  std::vector<int> numbers;
+  for (const auto& extension : *provisioning) {
+    numbers.push_back(extension.number);
+    EXPECT_EQ(extension.sip_secret.size(), 24u);
+  }
+  EXPECT_THAT(numbers, ElementsAre(1000, 1002));
+}
+
+}  // namespace
+}  // namespace pbx
