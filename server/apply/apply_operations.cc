@@ -48,7 +48,17 @@ absl::Status Annotate(const absl::Status& status, absl::string_view context) {
 absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view requested_by) {
   absl::StatusOr<std::string> triggered_by = ValidateTriggeredBy(requested_by);
   if (!triggered_by.ok()) return triggered_by.status();
+  const absl::Time requested = absl::Now();
   absl::StatusOr<std::unique_ptr<ApplyLock>> lock = store_.LockApply(options_.lock_wait);
+  if (absl::IsAborted(lock.status())) {
+    // It never ran, but it was asked for: the audit log still records it.
+    absl::StatusOr<ApplyAuditEntry> rejected = store_.RecordRejectedApply(
+        *triggered_by, host_.Describe(), absl::Now() - requested, lock.status().message());
+    if (!rejected.ok()) return lock.status();
+    return WithErrorInfo(
+        absl::AbortedError(absl::StrCat(lock.status().message(), " (audit id ", rejected->id, ")")),
+        "APPLY_NOT_STARTED", {{"audit_id", absl::StrCat(rejected->id)}});
+  }
   if (!lock.ok()) return lock.status();
 
   absl::StatusOr<ApplyAuditEntry> opened =

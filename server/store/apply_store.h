@@ -34,6 +34,12 @@ class ApplyStore {
   // died mid-Apply, and is marked 'interrupted'.
   virtual absl::StatusOr<ApplyAuditEntry> OpenAudit(absl::string_view triggered_by,
                                                     absl::string_view asterisk_host) = 0;
+  // Records an Apply that never ran because another one held the lock for
+  // all of `waited` (outcome failure, closed at once); needs no lock.
+  virtual absl::StatusOr<ApplyAuditEntry> RecordRejectedApply(absl::string_view triggered_by,
+                                                              absl::string_view asterisk_host,
+                                                              absl::Duration waited,
+                                                              absl::string_view error_detail) = 0;
   // Records how the Apply ended (outcome, details, duration...) and sets
   // entry.finished_at.
   virtual absl::Status CloseAudit(ApplyAuditEntry& entry) = 0;

@@ -150,6 +150,26 @@ absl::Status PgApplyStore::CloseAudit(ApplyAuditEntry& entry) {
   });
 }
 
+absl::StatusOr<ApplyAuditEntry> PgApplyStore::RecordRejectedApply(
+    absl::string_view triggered_by, absl::string_view asterisk_host, absl::Duration waited,
+    absl::string_view error_detail) {
+  const int64_t waited_ms = absl::ToInt64Milliseconds(waited);
+  return pool_.Query<ApplyAuditEntry>(
+      [&](pqxx::connection& connection) -> absl::StatusOr<ApplyAuditEntry> {
+        pqxx::work transaction(connection);
+        pqxx::row row = transaction.exec_params1(
+            absl::StrCat("INSERT INTO apply_audit_log (started_at, finished_at, triggered_by,"
+                         " asterisk_host, outcome, error_detail, duration_ms)"
+                         " VALUES (now() - $3 * interval '1 millisecond', now(), $1, $2,"
+                         " 'failure', $4, $3) RETURNING ",
+                         kAuditColumns),
+            std::string(triggered_by), std::string(asterisk_host), waited_ms,
+            std::string(error_detail));
+        transaction.commit();
+        return RowToAudit(row);
+      });
+}
+
 absl::StatusOr<int> PgApplyStore::RecoverInterruptedApplies() {
   return pool_.Query<int>([](pqxx::connection& connection) -> absl::StatusOr<int> {
     pqxx::work transaction(connection);

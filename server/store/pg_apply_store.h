@@ -14,6 +14,10 @@ class PgApplyStore : public ApplyStore {
   absl::StatusOr<ApplyAuditEntry> OpenAudit(absl::string_view triggered_by,
                                             absl::string_view asterisk_host) override;
   absl::Status CloseAudit(ApplyAuditEntry& entry) override;
+  absl::StatusOr<ApplyAuditEntry> RecordRejectedApply(absl::string_view triggered_by,
+                                                      absl::string_view asterisk_host,
+                                                      absl::Duration waited,
+                                                      absl::string_view error_detail) override;
   absl::StatusOr<int> RecoverInterruptedApplies() override;
   absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() override;
   absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit) override;

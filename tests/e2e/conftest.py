@@ -132,3 +132,56 @@ def own_cluster():
         yield cluster
     finally:
         cluster.destroy()
+
+
+# --------------------------------------------------------------------------- Asterisk lab (Apply tests)
+
+@pytest.fixture(scope="session")
+def lab_session():
+    """The tests' Asterisk lab (tests/run starts it and exports `asterisk-lab ssh-config` + PBX_TEST_SIP_PORT).
+    Under tests/run (PBX_REPO set) a missing or dead lab fails the Apply tests; a bare local pytest skips them."""
+    import shutil
+
+    import lab as lab_mod
+
+    missing = lab_mod.missing_env()
+    if missing:
+        msg = f"the Asterisk lab is not configured ({', '.join(missing)} unset; see tests/run)"
+        if os.environ.get("PBX_REPO"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    the_lab = lab_mod.Lab()
+    if not the_lab.answers():
+        pytest.fail(f"the lab's Asterisk at {the_lab.root} does not answer 'core show version'")
+    if not shutil.which("sipp"):
+        pytest.fail("sipp not found (Debian package sip-tester; deploy/lib/install-deps installs it)")
+    return the_lab
+
+
+@pytest.fixture
+def lab(lab_session):
+    """The lab, held exclusively for one test: every Apply rewrites the lab's files and reloads its Asterisk, so two
+    test sessions sharing a lab (two pytest runs at once) must not interleave their Apply tests."""
+    import fcntl
+    import time
+
+    with open(lab_session.root.parent / ".e2e-apply.lock", "w") as lock:
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail("another test session held the lab for 10 minutes")
+                time.sleep(0.2)
+        try:
+            yield lab_session
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture
+def apply_portal(portals, new_db, lab):
+    """A portal whose server applies to the lab over SSH."""
+    return portals.start(new_db(), server_env=lab.server_env())

@@ -16,7 +16,7 @@ import re
 import socket
 import subprocess
 import tempfile
-import time
+import threading
 from pathlib import Path
 
 import harness as h
@@ -240,6 +240,13 @@ class Lab:
             f.seek(offset)
             return f.read().decode("utf-8", errors="replace")
 
+    def config_errors_since(self, offset: int) -> list[str]:
+        """ERROR/WARNING lines of the config loaders (PJSIP sorcery, config parser, dialplan) logged since OFFSET:
+        a rejected object shows up only here, the reload itself always 'succeeds'."""
+        pat = re.compile(r"(ERROR|WARNING)\[\d+\].*(config|sorcery|res_pjsip|pbx_config|generated_)")
+        return [ln for ln in self.messages_log_since(offset).splitlines()
+                if pat.search(ln) and "deprecated" not in ln]
+
     @contextlib.contextmanager
     def read_only(self, directory: Path):
         """Make DIRECTORY read-only for everyone (the SSH host's sftp server included) with a read-only bind mount
@@ -340,9 +347,117 @@ class SippProcess:
                 f.close()
 
 
-def wait_for(pred, timeout: float, what: str, interval: float = 0.1):
-    return h.wait_until(pred, timeout, interval, what)
+class SilentListener:
+    """A TCP port that accepts connections and never says anything (a hung sshd)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.sock.settimeout(0.2)
+        while not self._stop:
+            try:
+                c, _ = self.sock.accept()
+                self.conns.append(c)
+            except OSError:
+                pass
+
+    def close(self):
+        self._stop = True
+        self.thread.join(2)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
 
 
-def monotonic_ms() -> float:
-    return time.monotonic() * 1000
+# --------------------------------------------------------------------------- config files
+
+def parse_conf(text: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Asterisk config text -> [(section, [(key, value), ...])]; comments, blank lines and `exten =>` kept as keys.
+    Raises on a line that is neither (a section header, a #directive or `key = value`)."""
+    sections: list[tuple[str, list[tuple[str, str]]]] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith("#"):
+            sections.append(("#", [("directive", line)]))
+            continue
+        m = re.fullmatch(r"\[([^\]]+)\]", line)
+        if m:
+            sections.append((m.group(1), []))
+            continue
+        m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\s*=>?\s*(.*)", line)
+        if not m or not sections:
+            raise AssertionError(f"unexpected config line {raw!r}")
+        sections[-1][1].append((m.group(1), m.group(2)))
+    return sections
+
+
+def header_hash(text: str) -> str | None:
+    m = re.search(r"^; content-sha256: ([0-9a-f]{64})$", text, re.M)
+    return m.group(1) if m else None
+
+
+# --------------------------------------------------------------------------- portal calls
+
+def apply(portal, admin: str | None = "e2e-admin", body=None, timeout: float = 180) -> h.Response:
+    headers = {"X-Admin-User": admin} if admin is not None else None
+    return portal.client.post("/apply", {} if body is None else body, headers=headers, timeout=timeout)
+
+
+def apply_ok(portal, admin: str = "e2e-admin", timeout: float = 180) -> dict:
+    r = apply(portal, admin, timeout=timeout)
+    assert r.status == 200, f"POST /apply: want 200, got {r!r}\nserver stderr:\n{portal.server.proc.stderr_tail()}"
+    audit = r.json["audit"]
+    assert audit["outcome"] == "APPLY_OUTCOME_SUCCESS", audit
+    assert audit.get("verification", "").startswith("ok"), audit
+    return audit
+
+
+def error_audit_id(r: h.Response) -> str:
+    """The audit id from the error's google.rpc.ErrorInfo {reason: APPLY_FAILED, metadata: {audit_id}}."""
+    h.assert_error_shape(r)
+    for d in r.json["details"]:
+        if str(d.get("@type", "")).endswith("google.rpc.ErrorInfo") and d.get("reason") == "APPLY_FAILED":
+            audit_id = (d.get("metadata") or {}).get("audit_id")
+            assert audit_id and audit_id.isdigit(), f"ErrorInfo without a numeric audit_id: {r!r}"
+            return audit_id
+    raise AssertionError(f"no google.rpc.ErrorInfo with reason APPLY_FAILED in {r!r}")
+
+
+def audit_log(portal, limit: int | None = None) -> list[dict]:
+    r = portal.client.get("/apply/audit" + (f"?limit={limit}" if limit is not None else ""))
+    assert r.status == 200 and isinstance(r.json, list), f"GET /apply/audit -> {r!r}"
+    return r.json
+
+
+def audit_entry(portal, audit_id) -> dict:
+    found = [e for e in audit_log(portal, 1000) if str(e["id"]) == str(audit_id)]
+    assert len(found) == 1, f"audit entry {audit_id} not (exactly once) in GET /apply/audit"
+    return found[0]
+
+
+def create_user(portal, name: str, email: str, metadata=None) -> dict:
+    """POST /users -> {"user": ..., "sip_credentials": ...}."""
+    r = portal.client.create_user(name, email, metadata)
+    assert r.status == 201, f"POST /users -> {r!r}"
+    return r.json
+
+
+def create_users(portal, n: int, prefix: str, workers: int = 8) -> list[dict]:
+    rs = h.create_many(portal.client, n, prefix, workers=workers)
+    bad = [r for r in rs if r.status != 201]
+    assert not bad, f"{len(bad)} of {n} creates failed, first: {bad[0]!r}"
+    return [r.json for r in rs]
+
+
+def extensions_of(portal) -> list[int]:
+    return sorted(u["extension"] for u in portal.client.list_users())
