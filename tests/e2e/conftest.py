@@ -11,6 +11,9 @@ Fixtures:
   portal_pair    function: two servers (each with its own gateway) on one fresh database
   portals        function: ProcessSet to start more portals; all are SIGTERMed at teardown and must exit 0
   own_cluster    function: a separate cluster started with deploy/lib/pg (outage tests)
+  lab_session    session: the tests' Asterisk lab (fails under tests/run when it is missing)
+  lab            function: the lab, locked for this test so concurrent sessions never interleave Applies
+  apply_portal   function: a portal whose server applies to the lab over SSH
 """
 
 from __future__ import annotations
