@@ -49,11 +49,13 @@ std::optional<std::vector<char32_t>> DecodeUtf8(absl::string_view text) {
   return code_points;
 }
 
-// Control characters (Unicode Cc) and the line/paragraph separators: none of
-// them belongs in a display name, and line breaks are what could turn a value
-// into new lines of an Asterisk config file.
+// Control characters (Unicode Cc), the line/paragraph separators, the bidi
+// embedding/override/isolate controls and the byte-order mark: none belongs in
+// a display name. Line breaks could turn a value into new config lines; bidi
+// controls make a name display as something else than it is.
 bool IsForbiddenCodePoint(char32_t c) {
-  return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029;
+  return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029 ||
+         (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) || c == 0xFEFF;
 }
 
 // Describes what is wrong with free text, or returns an empty string.
