@@ -20,7 +20,7 @@ HOSTILE_NAMES = [
     '"double" \'single\' `back`',
     "${SHELL} $(id) \\ backslash",
     "Zoë Ünïcødé 日本語 🎉 العربية",
-    "\u200b\u202ezero-width and RTL override",
+    "\u200bzero-width space and \u200fRTL mark",
     "password=hunter2;comment",
 ]
 
@@ -83,7 +83,8 @@ def test_line_breaks_are_rejected_at_creation(apply_portal, lab):
     r0 = L.create_user(apply_portal, "Plain", "plain@example.com")
     assert r0["user"]["extension"] == 1000
     bad_names = ["evil\n[1001]\ntype=endpoint", "evil\r#include /etc/passwd", "a\u2028b", "a\u2029b",
-                 "tab\there", "nul\x00byte", "del\x7f", "c1\x85next-line"]
+                 "tab\there", "nul\x00byte", "del\x7f", "c1\x85next-line",
+                 "\u202eRTL override", "\ufeffbyte-order mark", "isolate\u2066x\u2069"]
     for i, name in enumerate(bad_names):
         r = apply_portal.client.create_user(name, f"bad.{i}@example.com")
         h.assert_error(r, 400, h.INVALID_ARGUMENT, fields=["name"])
