@@ -39,6 +39,22 @@ std::string Summarize(const std::vector<std::string>& differences) {
   return summary;
 }
 
+// Times the phases of one Apply: each Mark closes the phase that began at
+// the previous Mark (or at construction).
+class PhaseClock {
+ public:
+  explicit PhaseClock(std::vector<ApplyPhase>& phases) : phases_(phases) {}
+  void Mark(absl::string_view name) {
+    const absl::Time now = absl::Now();
+    phases_.push_back({std::string(name), absl::ToInt64Microseconds(now - last_)});
+    last_ = now;
+  }
+
+ private:
+  std::vector<ApplyPhase>& phases_;
+  absl::Time last_ = absl::Now();
+};
+
 absl::Status Annotate(const absl::Status& status, absl::string_view context) {
   return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
 }
@@ -73,6 +89,7 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view request
   entry.error_detail = status.ok() ? "" : std::string(status.message());
   entry.duration_ms = absl::ToInt64Milliseconds(absl::Now() - start);
   Failpoint("apply.before_audit_close");
+  const absl::Time closing = absl::Now();
   if (absl::Status closed = store_.CloseAudit(entry); !closed.ok()) {
     // The row stays 'running' and the next Apply marks it interrupted.
     LogError("cannot close the Apply audit entry",
@@ -84,6 +101,7 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view request
            {"users", absl::StrCat(entry.user_count)},
            {"duration_ms", absl::StrCat(entry.duration_ms)},
            {"error", entry.error_detail}});
+  entry.phases.push_back({"audit", absl::ToInt64Microseconds(absl::Now() - closing)});
   if (!status.ok()) {
     return WithErrorInfo(
         absl::Status(status.code(), absl::StrCat(status.message(), " (audit id ", entry.id, ")")),
@@ -93,29 +111,39 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view request
 }
 
 absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
+  PhaseClock clock(entry.phases);
   absl::StatusOr<std::vector<ProvisionedExtension>> extensions = store_.ReadProvisioning();
   if (!extensions.ok()) return Annotate(extensions.status(), "cannot read the users");
+  clock.Mark("read");
   entry.user_count = static_cast<int>(extensions->size());
   absl::StatusOr<RenderedConfig> config = RenderAsteriskConfig(*extensions);
   if (!config.ok()) return Annotate(config.status(), "cannot render the configuration");
   entry.content_hash = config->content_hash;
+  clock.Mark("render");
   const std::vector<FileWrite> files = {{options_.pjsip_path, config->pjsip},
                                         {options_.dialplan_path, config->dialplan}};
 
   absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = host_.Open();
   if (!session.ok()) return session.status();
+  clock.Mark("connect");
   if (absl::Status cleaned =
           RemoveStaleTemporaries(**session, {options_.pjsip_path, options_.dialplan_path});
       !cleaned.ok()) {
     return Annotate(cleaned, "nothing was written");
   }
   Failpoint("apply.before_upload");
-  if (absl::Status written =
-          ReplaceFilesAtomically(**session, files, options_.file_group, RandomSuffix());
-      !written.ok()) {
-    return Annotate(written, "the configuration was not written; the previous files are "
-                             "unchanged and Asterisk was not reloaded");
+  absl::StatusOr<StagedFiles> staged =
+      StageFiles(**session, files, options_.file_group, RandomSuffix());
+  if (!staged.ok()) {
+    return Annotate(staged.status(), "the configuration was not written; the previous files are "
+                                     "unchanged and Asterisk was not reloaded");
   }
+  clock.Mark("upload");
+  if (absl::Status renamed = CommitStagedFiles(**session, *staged); !renamed.ok()) {
+    return Annotate(renamed, "the new files could not all be put in place (the first may "
+                             "already be live); Asterisk was not reloaded");
+  }
+  clock.Mark("rename");
   for (const FileWrite& file : files) {
     entry.files.push_back(
         {file.path, Sha256Hex(file.content), static_cast<int64_t>(file.content.size())});
@@ -125,6 +153,7 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
   AsteriskCli cli(**session, options_.asterisk_program);
   AsteriskCli::ReloadReport reload = cli.Reload();
   entry.reload_output = reload.output;
+  clock.Mark("reload");
   if (!reload.status.ok()) {
     const char* state =
         reload.pjsip_reloaded
@@ -136,6 +165,7 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
   }
 
   absl::StatusOr<LiveState> live = cli.ReadLiveState();
+  clock.Mark("verify");
   if (!live.ok()) {
     return Annotate(live.status(), "reloaded, but the live state could not be read to verify it");
   }

@@ -43,30 +43,35 @@ absl::Status RemoveStaleTemporaries(AsteriskHostSession& session,
                     "cannot remove stale temporary files");
 }
 
-absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
-                                    const std::vector<FileWrite>& files,
-                                    const std::string& group, const std::string& suffix) {
-  std::vector<std::string> temporaries;
-  auto remove_temporaries = [&] {
-    if (temporaries.empty()) return;
-    std::vector<std::string> quoted;
-    for (const std::string& path : temporaries) quoted.push_back(ShellQuote(path));
-    // Best effort: if the connection is gone, the next Apply removes them.
-    (void)session.Run(absl::StrCat("rm -f -- ", absl::StrJoin(quoted, " ")));
-  };
+namespace {
 
+void RemoveTemporaries(AsteriskHostSession& session, const std::vector<std::string>& temporaries) {
+  if (temporaries.empty()) return;
+  std::vector<std::string> quoted;
+  for (const std::string& path : temporaries) quoted.push_back(ShellQuote(path));
+  // Best effort: if the connection is gone, the next Apply removes them.
+  (void)session.Run(absl::StrCat("rm -f -- ", absl::StrJoin(quoted, " ")));
+}
+
+}  // namespace
+
+absl::StatusOr<StagedFiles> StageFiles(AsteriskHostSession& session,
+                                       const std::vector<FileWrite>& files,
+                                       const std::string& group, const std::string& suffix) {
+  StagedFiles staged;
   for (const FileWrite& file : files) {
     const std::string temporary = TemporaryPathFor(file.path, suffix);
-    temporaries.push_back(temporary);
+    staged.temporaries.push_back(temporary);
+    staged.targets.push_back(file.path);
     if (absl::Status status = session.CreateFile(temporary, file.content); !status.ok()) {
-      remove_temporaries();
+      RemoveTemporaries(session, staged.temporaries);
       return status;
     }
     Failpoint("apply.during_upload");
   }
-  std::vector<std::string> quoted_temporaries;
-  for (const std::string& temporary : temporaries) quoted_temporaries.push_back(ShellQuote(temporary));
-  const std::string quoted_list = absl::StrJoin(quoted_temporaries, " ");
+  std::vector<std::string> quoted;
+  for (const std::string& temporary : staged.temporaries) quoted.push_back(ShellQuote(temporary));
+  const std::string quoted_list = absl::StrJoin(quoted, " ");
   std::string prepare = absl::StrCat("chmod 0640 -- ", quoted_list);
   if (!group.empty()) {
     prepare = absl::StrCat("chgrp -- ", ShellQuote(group), " ", quoted_list, " && ", prepare);
@@ -74,25 +79,38 @@ absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
   if (absl::Status status =
           RunChecked(session, prepare, "cannot set owner group and mode of the new files");
       !status.ok()) {
-    remove_temporaries();
+    RemoveTemporaries(session, staged.temporaries);
     return status;
   }
+  return staged;
+}
+
+absl::Status CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& staged) {
   Failpoint("apply.before_renames");
   // From here on the targets change, one rename(2) each; `sync` on the
   // directory makes each rename durable before the next step.
-  for (size_t i = 0; i < files.size(); ++i) {
+  for (size_t i = 0; i < staged.targets.size(); ++i) {
     if (i > 0) Failpoint("apply.between_renames");
     absl::Status renamed = RunChecked(
         session,
-        absl::StrCat("mv -f -- ", ShellQuote(temporaries[i]), " ", ShellQuote(files[i].path),
-                     " && sync -- ", ShellQuote(SplitPath(files[i].path).first)),
+        absl::StrCat("mv -f -- ", ShellQuote(staged.temporaries[i]), " ",
+                     ShellQuote(staged.targets[i]), " && sync -- ",
+                     ShellQuote(SplitPath(staged.targets[i]).first)),
         "cannot rename the new files into place");
     if (!renamed.ok()) {
-      remove_temporaries();
+      RemoveTemporaries(session, staged.temporaries);
       return renamed;
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
+                                    const std::vector<FileWrite>& files,
+                                    const std::string& group, const std::string& suffix) {
+  absl::StatusOr<StagedFiles> staged = StageFiles(session, files, group, suffix);
+  if (!staged.ok()) return staged.status();
+  return CommitStagedFiles(session, *staged);
 }
 
 }  // namespace pbx

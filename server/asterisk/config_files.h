@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "server/asterisk/asterisk_host.h"
 
 namespace pbx {
@@ -24,6 +25,19 @@ struct FileWrite {
 absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
                                     const std::vector<FileWrite>& files,
                                     const std::string& group, const std::string& suffix);
+
+// The two halves of ReplaceFilesAtomically, for callers that time them apart.
+struct StagedFiles {
+  std::vector<std::string> temporaries;
+  std::vector<std::string> targets;
+};
+// Uploads and flushes every file under its temporary name and sets group and
+// mode; on failure removes what it created and leaves the targets untouched.
+absl::StatusOr<StagedFiles> StageFiles(AsteriskHostSession& session,
+                                       const std::vector<FileWrite>& files,
+                                       const std::string& group, const std::string& suffix);
+// Renames the staged files over their targets, one rename(2) each.
+absl::Status CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& staged);
 
 // Removes temporaries that an Apply killed mid-upload left next to `paths`.
 absl::Status RemoveStaleTemporaries(AsteriskHostSession& session,

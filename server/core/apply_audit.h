@@ -22,6 +22,12 @@ struct ConfigFileRecord {
   int64_t size_bytes = 0;
 };
 
+// How long one step of an Apply took.
+struct ApplyPhase {
+  std::string name;  // read, render, connect, upload, rename, reload, verify, audit
+  int64_t duration_us = 0;
+};
+
 // One row of apply_audit_log (FR-013).
 struct ApplyAuditEntry {
   int64_t id = 0;
@@ -37,6 +43,8 @@ struct ApplyAuditEntry {
   std::string reload_output;
   std::string verification;
   int64_t duration_ms = 0;
+  // In the order they ran; an Apply that failed stops at the failing phase.
+  std::vector<ApplyPhase> phases;
 };
 
 }  // namespace pbx

@@ -41,7 +41,7 @@ constexpr absl::string_view kAuditColumns =
     "id, (extract(epoch FROM started_at) * 1000000)::bigint, "
     "(extract(epoch FROM finished_at) * 1000000)::bigint, triggered_by, asterisk_host, "
     "outcome, error_detail, user_count, content_hash, files::text, reload_output, "
-    "verification, coalesce(duration_ms, 0)";
+    "verification, coalesce(duration_ms, 0), phases::text";
 
 std::vector<ConfigFileRecord> FilesFromJson(const std::string& json) {
   google::protobuf::ListValue list;
@@ -58,6 +58,34 @@ std::vector<ConfigFileRecord> FilesFromJson(const std::string& json) {
                      size == fields.end() ? 0 : static_cast<int64_t>(size->second.number_value())});
   }
   return files;
+}
+
+std::vector<ApplyPhase> PhasesFromJson(const std::string& json) {
+  google::protobuf::ListValue list;
+  std::vector<ApplyPhase> phases;
+  if (!google::protobuf::util::JsonStringToMessage(json, &list).ok()) return phases;
+  for (const auto& value : list.values()) {
+    const auto& fields = value.struct_value().fields();
+    auto name = fields.find("name");
+    auto duration = fields.find("duration_us");
+    phases.push_back({name == fields.end() ? "" : name->second.string_value(),
+                      duration == fields.end()
+                          ? 0
+                          : static_cast<int64_t>(duration->second.number_value())});
+  }
+  return phases;
+}
+
+std::string PhasesToJson(const std::vector<ApplyPhase>& phases) {
+  google::protobuf::ListValue list;
+  for (const ApplyPhase& phase : phases) {
+    auto& fields = *list.add_values()->mutable_struct_value()->mutable_fields();
+    fields["name"].set_string_value(phase.name);
+    fields["duration_us"].set_number_value(static_cast<double>(phase.duration_us));
+  }
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(list, &json);
+  return json;
 }
 
 std::string FilesToJson(const std::vector<ConfigFileRecord>& files) {
@@ -89,6 +117,7 @@ ApplyAuditEntry RowToAudit(const pqxx::row& row) {
   entry.reload_output = row[10].as<std::string>();
   entry.verification = row[11].as<std::string>();
   entry.duration_ms = row[12].as<int64_t>();
+  entry.phases = PhasesFromJson(row[13].as<std::string>());
   return entry;
 }
 
@@ -139,11 +168,11 @@ absl::Status PgApplyStore::CloseAudit(ApplyAuditEntry& entry) {
     pqxx::row row = transaction.exec_params1(
         "UPDATE apply_audit_log SET finished_at = now(), outcome = $2, error_detail = $3,"
         " user_count = $4, content_hash = $5, files = $6::jsonb, reload_output = $7,"
-        " verification = $8, duration_ms = $9 WHERE id = $1"
+        " verification = $8, duration_ms = $9, phases = $10::jsonb WHERE id = $1"
         " RETURNING (extract(epoch FROM finished_at) * 1000000)::bigint",
         entry.id, std::string(ApplyOutcomeName(entry.outcome)), entry.error_detail,
         entry.user_count, entry.content_hash, FilesToJson(entry.files), entry.reload_output,
-        entry.verification, entry.duration_ms);
+        entry.verification, entry.duration_ms, PhasesToJson(entry.phases));
     transaction.commit();
     entry.finished_at = absl::FromUnixMicros(row[0].as<int64_t>());
     return absl::OkStatus();

@@ -64,6 +64,11 @@ void ToProto(const ApplyAuditEntry& entry, v1::ApplyAuditEntry* proto) {
   proto->set_verification(entry.verification);
   proto->set_duration_ms(entry.duration_ms);
   proto->set_asterisk_host(entry.asterisk_host);
+  for (const ApplyPhase& phase : entry.phases) {
+    v1::ApplyPhase* record = proto->add_phases();
+    record->set_name(phase.name);
+    record->set_duration_us(phase.duration_us);
+  }
 }
 
 }  // namespace pbx

@@ -47,6 +47,7 @@ TEST_F(PgApplyStoreTest, AuditRowRoundTrips) {
   entry.reload_output = "Dialplan reloaded.\n";
   entry.verification = "ok";
   entry.duration_ms = 42;
+  entry.phases = {{"read", 150}, {"upload", 2500}};
   ASSERT_TRUE(store_->CloseAudit(entry).ok());
   ASSERT_TRUE(entry.finished_at.has_value());
   EXPECT_GE(*entry.finished_at, entry.started_at);
@@ -67,6 +68,9 @@ TEST_F(PgApplyStoreTest, AuditRowRoundTrips) {
   EXPECT_EQ(read.files[0].size_bytes, 1234);
   EXPECT_EQ(read.reload_output, "Dialplan reloaded.\n");
   EXPECT_EQ(read.duration_ms, 42);
+  ASSERT_EQ(read.phases.size(), 2u);
+  EXPECT_EQ(read.phases[0].name, "read");
+  EXPECT_EQ(read.phases[1].duration_us, 2500);
 }
 
 TEST_F(PgApplyStoreTest, LatestAndListAreNewestFirst) {
