@@ -1,0 +1,126 @@
+// AsteriskCli's handling of what `asterisk -rx` answers. The real Asterisk is
+// exercised end to end (tests/e2e/test_apply_*); here a scripted session plays
+// the answers that are hard to provoke on demand (a reload already running).
+#include "server/asterisk/asterisk_cli.h"
+
+#include <deque>
+#include <map>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pbx {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr char kPjsipReloaded[] = "Module 'res_pjsip.so' reloaded successfully.\n";
+constexpr char kBusy[] =
+    "A module reload request is already in progress; please be patient\n";
+
+// Answers each CLI command (the text inside -rx '...') from a queue of
+// results; the last result of a queue repeats.
+class ScriptedSession : public AsteriskHostSession {
+ public:
+  void Script(const std::string& cli_command, std::deque<CommandResult> results) {
+    script_[cli_command] = std::move(results);
+  }
+  absl::Status CreateFile(const std::string&, const std::string&) override {
+    return absl::UnimplementedError("not used");
+  }
+  absl::StatusOr<CommandResult> Run(const std::string& command) override {
+    const size_t open = command.find("-rx '");
+    const std::string cli = command.substr(open + 5, command.size() - open - 6);
+    commands.push_back(cli);
+    auto& queue = script_[cli];
+    if (queue.empty()) return CommandResult{0, "No such command '" + cli + "'\n"};
+    CommandResult result = queue.front();
+    if (queue.size() > 1) queue.pop_front();
+    return result;
+  }
+  std::vector<std::string> commands;
+
+ private:
+  std::map<std::string, std::deque<CommandResult>> script_;
+};
+
+TEST(AsteriskCliReload, ReloadsPjsipThenDialplan) {
+  ScriptedSession session;
+  session.Script("pjsip reload", {{0, kPjsipReloaded}});
+  session.Script("dialplan reload", {{0, "Dialplan reloaded.\n"}});
+  AsteriskCli::ReloadReport report = AsteriskCli(session, "asterisk").Reload();
+  EXPECT_TRUE(report.status.ok()) << report.status;
+  EXPECT_TRUE(report.pjsip_reloaded && report.dialplan_reloaded);
+  EXPECT_THAT(session.commands, ElementsAre("pjsip reload", "dialplan reload"));
+  EXPECT_THAT(report.output, HasSubstr("Dialplan reloaded."));
+}
+
+TEST(AsteriskCliReload, FallsBackWhenThePjsipAliasIsMissing) {
+  ScriptedSession session;  // "pjsip reload" answers "No such command"
+  session.Script("module reload res_pjsip.so", {{0, kPjsipReloaded}});
+  session.Script("dialplan reload", {{0, "Dialplan reloaded.\n"}});
+  AsteriskCli::ReloadReport report = AsteriskCli(session, "asterisk").Reload();
+  EXPECT_TRUE(report.status.ok()) << report.status;
+  EXPECT_THAT(session.commands,
+              ElementsAre("pjsip reload", "module reload res_pjsip.so", "dialplan reload"));
+}
+
+TEST(AsteriskCliReload, RetriesWhileAnotherReloadRuns) {
+  ScriptedSession session;
+  session.Script("pjsip reload", {{0, kBusy}, {0, kBusy}, {0, kPjsipReloaded}});
+  session.Script("dialplan reload", {{0, kBusy}, {0, "Dialplan reloaded.\n"}});
+  AsteriskCli::ReloadReport report = AsteriskCli(session, "asterisk").Reload();
+  EXPECT_TRUE(report.status.ok()) << report.status;
+  EXPECT_THAT(session.commands, ElementsAre("pjsip reload", "pjsip reload", "pjsip reload",
+                                            "dialplan reload", "dialplan reload"));
+}
+
+TEST(AsteriskCliReload, DaemonDownMeansNothingReloaded) {
+  ScriptedSession session;
+  session.Script("pjsip reload",
+                 {{1, "Unable to connect to remote asterisk (does /var/run/asterisk/"
+                      "asterisk.ctl exist?)\n"}});
+  AsteriskCli::ReloadReport report = AsteriskCli(session, "asterisk").Reload();
+  EXPECT_EQ(report.status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(report.status.message(), HasSubstr("could not reach the Asterisk daemon"));
+  EXPECT_FALSE(report.pjsip_reloaded);
+  EXPECT_THAT(session.commands, ElementsAre("pjsip reload"));
+}
+
+TEST(AsteriskCliReload, DialplanFailureAfterPjsipIsReportedAsSuch) {
+  ScriptedSession session;
+  session.Script("pjsip reload", {{0, kPjsipReloaded}});
+  session.Script("dialplan reload", {{1, "Unable to connect to remote asterisk\n"}});
+  AsteriskCli::ReloadReport report = AsteriskCli(session, "asterisk").Reload();
+  EXPECT_FALSE(report.status.ok());
+  EXPECT_TRUE(report.pjsip_reloaded);
+  EXPECT_FALSE(report.dialplan_reloaded);
+}
+
+TEST(AsteriskCliReload, GivesUpWhenAsteriskStaysBusy) {
+  ScriptedSession session;
+  session.Script("pjsip reload", {{0, kBusy}});
+  AsteriskCli::ReloadReport report = AsteriskCli(session, "asterisk").Reload();
+  EXPECT_EQ(report.status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(report.status.message(), HasSubstr("did not run"));
+  EXPECT_FALSE(report.pjsip_reloaded);
+}
+
+TEST(AsteriskCliLiveState, ReadsAllFourLists) {
+  ScriptedSession session;
+  session.Script("pjsip list endpoints", {{0, " Endpoint:  1000   Unavailable   0 of inf\n"}});
+  session.Script("pjsip list aors", {{0, "      Aor:  1000      1\n"}});
+  session.Script("pjsip list auths", {{0, "     Auth:  1000-auth/1000\n"}});
+  session.Script("dialplan show synergy-internal",
+                 {{0, "  '1000' =>         1. Dial(PJSIP/1000,25)     [x:1]\n"}});
+  auto live = AsteriskCli(session, "asterisk").ReadLiveState();
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_THAT(live->endpoints, ElementsAre("1000"));
+  EXPECT_THAT(live->aors, ElementsAre("1000"));
+  EXPECT_THAT(live->auths, ElementsAre("1000-auth"));
+  EXPECT_EQ(live->dialplan.at("1000"), "Dial(PJSIP/1000,25)");
+}
+
+}  // namespace
+}  // namespace pbx
