@@ -156,10 +156,14 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
   clock.Mark("reload");
   if (!reload.status.ok()) {
     const char* state =
-        reload.pjsip_reloaded
+        absl::IsUnavailable(reload.status)
+            ? "the connection was lost during the reload, so whether Asterisk reloaded is "
+              "unknown; apply again"
+        : reload.pjsip_reloaded
             ? "PJSIP runs the new configuration but the dialplan does not: the PBX is in an "
               "inconsistent state"
-            : "Asterisk still runs the previous configuration";
+            : "Asterisk did not reload; if it runs, it keeps its previous configuration and "
+              "loads the new files when it next starts or reloads";
     return Annotate(reload.status, absl::StrCat("the new files are on disk but the reload "
                                                 "failed; ", state));
   }

@@ -167,9 +167,20 @@ absl::StatusOr<std::unique_ptr<AsteriskHostSession>> SshAsteriskHost::Open() {
     return absl::UnavailableError(
         absl::StrCat("cannot reach the Asterisk host ", target, ": ", ssh_get_error(s)));
   }
+  // A connection that drops mid-handshake is an outage (UNAVAILABLE), not a
+  // verdict on the host key or on our key.
+  auto lost = [&](absl::string_view during) -> absl::Status {
+    return absl::UnavailableError(absl::StrCat("lost the connection to the Asterisk host ", target,
+                                               " during ", during, ": ", ssh_get_error(s)));
+  };
   switch (ssh_session_is_known_server(s)) {
     case SSH_KNOWN_HOSTS_OK:
       break;
+    case SSH_KNOWN_HOSTS_ERROR:
+      if (!ssh_is_connected(s)) return lost("the host key check");
+      return absl::InternalError(absl::StrCat("cannot check the host key of ", target,
+                                              " against ", options_.known_hosts_path, ": ",
+                                              ssh_get_error(s)));
     case SSH_KNOWN_HOSTS_CHANGED:
     case SSH_KNOWN_HOSTS_OTHER:
       return absl::InternalError(absl::StrCat(
@@ -186,9 +197,15 @@ absl::StatusOr<std::unique_ptr<AsteriskHostSession>> SshAsteriskHost::Open() {
         absl::StrCat("cannot read the SSH private key ", options_.private_key_path));
   }
   std::unique_ptr<ssh_key_struct, KeyDeleter> key(raw_key);
-  if (ssh_userauth_publickey(s, nullptr, key.get()) != SSH_AUTH_SUCCESS) {
-    return absl::InternalError(absl::StrCat("the Asterisk host ", target,
-                                            " refused our SSH key: ", ssh_get_error(s)));
+  switch (ssh_userauth_publickey(s, nullptr, key.get())) {
+    case SSH_AUTH_SUCCESS:
+      break;
+    case SSH_AUTH_ERROR:
+      if (!ssh_is_connected(s)) return lost("authentication");
+      [[fallthrough]];
+    default:
+      return absl::InternalError(absl::StrCat("the Asterisk host ", target,
+                                              " refused our SSH key: ", ssh_get_error(s)));
   }
   return std::unique_ptr<AsteriskHostSession>(
       new SshSession(std::move(session), target, options_.command_timeout));

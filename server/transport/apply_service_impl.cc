@@ -1,5 +1,7 @@
 #include "server/transport/apply_service_impl.h"
 
+#include "absl/strings/ascii.h"
+
 #include "server/transport/proto_convert.h"
 #include "server/transport/status_mapping.h"
 
@@ -15,8 +17,12 @@ std::string Metadata(const grpc::ServerContext& context, const std::string& key)
 // The request's triggered_by, else the x-admin-user header (forwarded by the
 // gateway), else the caller's address.
 std::string TriggeredBy(const grpc::ServerContext& context, const v1::ApplyRequest& request) {
-  if (!request.triggered_by().empty()) return request.triggered_by();
-  if (std::string admin = Metadata(context, "x-admin-user"); !admin.empty()) return admin;
+  // Blank counts as absent, so a whitespace-only field never hides the header.
+  if (!absl::StripAsciiWhitespace(request.triggered_by()).empty()) return request.triggered_by();
+  if (std::string admin = Metadata(context, "x-admin-user");
+      !absl::StripAsciiWhitespace(admin).empty()) {
+    return admin;
+  }
   if (std::string forwarded = Metadata(context, "x-forwarded-for"); !forwarded.empty()) {
     return forwarded.substr(0, forwarded.find(','));
   }
