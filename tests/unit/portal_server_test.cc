@@ -134,6 +134,22 @@ TEST_F(PortalServerTest, FailedApplyIsAuditedAndReportsItsAuditId) {
   EXPECT_TRUE(apply_status.pending_changes());
 }
 
+TEST_F(PortalServerTest, BlankTriggeredByFallsBackToTheAdminHeader) {
+  auto stub = v1::ApplyService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(portal_->port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.AddMetadata("x-admin-user", "bob");
+  v1::ApplyRequest request;
+  request.set_triggered_by("   ");
+  v1::ApplyResponse response;
+  (void)stub->Apply(&context, request, &response);  // fails: no host configured
+  grpc::ClientContext list_context;
+  v1::ListApplyAuditResponse audit;
+  ASSERT_TRUE(stub->ListApplyAudit(&list_context, {}, &audit).ok());
+  ASSERT_EQ(audit.entries_size(), 1);
+  EXPECT_EQ(audit.entries(0).triggered_by(), "bob");
+}
+
 TEST_F(PortalServerTest, ApplyRejectsControlCharactersInTriggeredBy) {
   auto stub = v1::ApplyService::NewStub(grpc::CreateChannel(
       "127.0.0.1:" + std::to_string(portal_->port()), grpc::InsecureChannelCredentials()));
