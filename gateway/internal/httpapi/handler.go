@@ -27,6 +27,7 @@ func New(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, 
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, Marshaler()),
 		runtime.WithErrorHandler(ErrorHandler),
 		runtime.WithIncomingHeaderMatcher(IncomingHeaders),
+		runtime.WithRoutingErrorHandler(RoutingErrorHandler),
 		runtime.WithForwardResponseOption(CreatedStatus),
 		runtime.WithHealthzEndpoint(grpc_health_v1.NewHealthClient(conn)),
 	)

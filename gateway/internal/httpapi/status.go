@@ -41,3 +41,18 @@ func ErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
+
+// RoutingErrorHandler answers a known path with the wrong method with 405
+// (grpc-gateway's default turns it into UNIMPLEMENTED, a 501) and keeps its
+// defaults otherwise, in the same {code,message,details} body.
+func RoutingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	if httpStatus != http.StatusMethodNotAllowed {
+		runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+		return
+	}
+	err := &runtime.HTTPStatusError{
+		HTTPStatus: http.StatusMethodNotAllowed,
+		Err:        status.Error(codes.Unimplemented, http.StatusText(http.StatusMethodNotAllowed)),
+	}
+	ErrorHandler(ctx, mux, m, w, r, err)
+}

@@ -107,3 +107,22 @@ func TestErrorHandlerRendersBadRequest(t *testing.T) {
 		t.Fatalf("detail = %s", body.Details[0])
 	}
 }
+
+func TestRoutingErrorHandlerAnswers405ForAWrongMethod(t *testing.T) {
+	mux := runtime.NewServeMux(runtime.WithRoutingErrorHandler(RoutingErrorHandler))
+	if err := mux.HandlePath(http.MethodGet, "/users", func(w http.ResponseWriter, r *http.Request, _ map[string]string) {}); err != nil {
+		t.Fatal(err)
+	}
+	for method, want := range map[string]int{http.MethodPut: http.StatusMethodNotAllowed} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(method, "/users", nil))
+		if rec.Code != want {
+			t.Errorf("%s /users = %d, want %d (body %s)", method, rec.Code, want, rec.Body)
+		}
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/nowhere", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("GET /nowhere = %d, want 404", rec.Code)
+	}
+}
