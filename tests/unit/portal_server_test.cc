@@ -42,6 +42,11 @@ class PortalServerTest : public ::testing::Test {
     if (portal_) portal_->Shutdown(absl::Seconds(1));
   }
 
+  std::unique_ptr<v1::ApplyService::Stub> ApplyStub() {
+    return v1::ApplyService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(portal_->port()), grpc::InsecureChannelCredentials()));
+  }
+
   std::optional<testing::TestDatabase> database_;
   std::unique_ptr<PortalServer> portal_;
   std::unique_ptr<v1::UserService::Stub> stub_;
@@ -102,8 +107,7 @@ TEST_F(PortalServerTest, MalformedIdIsInvalidArgument) {
 TEST_F(PortalServerTest, FailedApplyIsAuditedAndReportsItsAuditId) {
   // No SSH key is configured here, so the Apply cannot reach any host; it
   // must still leave an audit row and name it in the error.
-  auto stub = v1::ApplyService::NewStub(grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string(portal_->port()), grpc::InsecureChannelCredentials()));
+  auto stub = ApplyStub();
   grpc::ClientContext context;
   context.AddMetadata("x-admin-user", "alice");
   v1::ApplyResponse response;
@@ -135,8 +139,7 @@ TEST_F(PortalServerTest, FailedApplyIsAuditedAndReportsItsAuditId) {
 }
 
 TEST_F(PortalServerTest, BlankTriggeredByFallsBackToTheAdminHeader) {
-  auto stub = v1::ApplyService::NewStub(grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string(portal_->port()), grpc::InsecureChannelCredentials()));
+  auto stub = ApplyStub();
   grpc::ClientContext context;
   context.AddMetadata("x-admin-user", "bob");
   v1::ApplyRequest request;
@@ -151,8 +154,7 @@ TEST_F(PortalServerTest, BlankTriggeredByFallsBackToTheAdminHeader) {
 }
 
 TEST_F(PortalServerTest, ApplyRejectsControlCharactersInTriggeredBy) {
-  auto stub = v1::ApplyService::NewStub(grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string(portal_->port()), grpc::InsecureChannelCredentials()));
+  auto stub = ApplyStub();
   grpc::ClientContext context;
   v1::ApplyRequest request;
   request.set_triggered_by("eve\nforged line");
