@@ -55,7 +55,9 @@ def fmt(v, digits: int = 3) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
-        s = f"{v:.{digits}f}".rstrip("0").rstrip(".")
+        s = f"{v:.{digits}f}"
+        if "." in s:
+            s = s.rstrip("0").rstrip(".")
         return s or "0"
     if isinstance(v, int):
         return str(v)
@@ -457,6 +459,30 @@ def section_sanitize(san: dict) -> list[str]:
                   + ".", ""]
 
 
+KNOWN = {"fuzz_api.json", "soak.json", "report-run.json", "test_crash_consistency_at_every_failpoint.json",
+         "test_db_outage_under_load.json", "test_asterisk_host_cut_during_applies.json",
+         "test_asterisk_stopped_during_applies.json", "test_no_secret_in_any_log.json",
+         "test_generated_passwords_unique_and_uniform.json"}
+
+
+def section_other(d: Path) -> list[str]:
+    """Reliability tests this renderer has no section for: outcome and their scalar figures."""
+    rows = []
+    for p in sorted(d.glob("*.json")):
+        if p.name in KNOWN:
+            continue
+        doc = load(d, p.name)
+        if not isinstance(doc, dict):
+            continue
+        f = fig(doc)
+        scalars = [f"{k} {fmt(v)}" for k, v in sorted(f.items()) if isinstance(v, (int, float, str, bool))][:12]
+        rows.append([f"`{doc.get('nodeid') or doc.get('test') or p.stem}`", outcome(doc),
+                     fmt(doc.get("duration_s"), 1), "; ".join(scalars) or "–"])
+    if not rows:
+        return []
+    return ["## Other reliability tests", "", table(["test", "result", "seconds", "figures"], rows), ""]
+
+
 def sanitize_result(step: dict | None) -> dict:
     if not step:
         return {"result": NOT_RUN}
@@ -515,6 +541,7 @@ def render(d: Path) -> str:
     lines += section_outage(docs["db_outage"], docs["host_cut"], docs["asterisk_stopped"])
     lines += section_soak(docs["soak"])
     lines += section_secrets(docs["secrets"], docs["passwords"])
+    lines += section_other(d)
     lines += section_sanitize(san)
     text = "\n".join(lines).rstrip() + "\n"
     return re.sub(r"\n{3,}", "\n\n", text)
