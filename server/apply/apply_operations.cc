@@ -102,6 +102,7 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view request
            {"duration_ms", absl::StrCat(entry.duration_ms)},
            {"error", entry.error_detail}});
   entry.phases.push_back({"audit", absl::ToInt64Microseconds(absl::Now() - closing)});
+  if (on_finished_) on_finished_(entry);
   if (!status.ok()) {
     return WithErrorInfo(
         absl::Status(status.code(), absl::StrCat(status.message(), " (audit id ", entry.id, ")")),

@@ -1,6 +1,7 @@
 #ifndef PBX_SERVER_APPLY_APPLY_OPERATIONS_H_
 #define PBX_SERVER_APPLY_APPLY_OPERATIONS_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,12 @@ class ApplyOperations {
   // `triggered_by` is validated here (see ValidateTriggeredBy).
   absl::StatusOr<ApplyAuditEntry> Apply(absl::string_view triggered_by);
 
+  // Called once per Apply that ran (not for one refused before it started),
+  // with the closed entry, including its phases and outcome: the seam
+  // metrics hang on.
+  using FinishedCallback = std::function<void(const ApplyAuditEntry&)>;
+  void OnFinished(FinishedCallback callback) { on_finished_ = std::move(callback); }
+
   static constexpr int kDefaultAuditPage = 50;
   static constexpr int kMaxAuditPage = 1000;
   // Newest first; `limit` 0 means kDefaultAuditPage.
@@ -63,6 +70,7 @@ class ApplyOperations {
   ApplyStore& store_;
   AsteriskHost& host_;
   const ApplyOptions options_;
+  FinishedCallback on_finished_;
 };
 
 }  // namespace pbx
