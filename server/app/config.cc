@@ -11,6 +11,7 @@ namespace pbx {
 namespace {
 
 constexpr char kDefaultDatabaseUrl[] = "postgresql://pbx@127.0.0.1:5433/pbx";
+constexpr char kDefaultMetricsListen[] = "127.0.0.1:9464";
 
 // Reads an integer variable within [min, max] into `out`, or records why not.
 void ReadInt(const EnvLookup& env, absl::string_view name, int min, int max,
@@ -24,6 +25,31 @@ void ReadInt(const EnvLookup& env, absl::string_view name, int min, int max,
     return;
   }
   out = parsed;
+}
+
+// PBX_METRICS_LISTEN: unset means the default, empty or "off" means no
+// listener, anything else must be address:port.
+void ReadMetricsListen(const EnvLookup& env, std::string& out,
+                       std::vector<std::string>& problems) {
+  std::optional<std::string> value = env("PBX_METRICS_LISTEN");
+  if (!value) {
+    out = kDefaultMetricsListen;
+    return;
+  }
+  if (value->empty() || *value == "off") {
+    out.clear();
+    return;
+  }
+  const size_t colon = value->rfind(':');
+  int port;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(absl::string_view(*value).substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    problems.push_back(
+        "PBX_METRICS_LISTEN must be address:port (e.g. 127.0.0.1:9464), empty or off");
+    return;
+  }
+  out = *value;
 }
 
 }  // namespace
@@ -69,14 +95,18 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
   }
   int ssh_port = config.ssh.port;
   int connect_timeout_s = 5, command_timeout_s = 30, lock_wait_s = 120;
+  int session_idle_s = static_cast<int>(absl::ToInt64Seconds(config.asterisk_session_idle));
   ReadInt(env, "PBX_ASTERISK_SSH_PORT", 1, 65535, ssh_port, problems);
   ReadInt(env, "PBX_ASTERISK_CONNECT_TIMEOUT_S", 1, 300, connect_timeout_s, problems);
   ReadInt(env, "PBX_ASTERISK_COMMAND_TIMEOUT_S", 1, 3600, command_timeout_s, problems);
   ReadInt(env, "PBX_APPLY_LOCK_TIMEOUT_S", 1, 3600, lock_wait_s, problems);
+  ReadInt(env, "PBX_ASTERISK_SESSION_IDLE_S", 0, 86400, session_idle_s, problems);
   config.ssh.port = ssh_port;
   config.ssh.connect_timeout = absl::Seconds(connect_timeout_s);
   config.ssh.command_timeout = absl::Seconds(command_timeout_s);
   config.apply.lock_wait = absl::Seconds(lock_wait_s);
+  config.asterisk_session_idle = absl::Seconds(session_idle_s);
+  ReadMetricsListen(env, config.metrics_listen, problems);
   ReadInt(env, "PBX_DB_POOL_SIZE", 1, 256, config.database.size, problems);
   ReadInt(env, "PBX_DB_CONNECT_TIMEOUT_S", 1, 60,
           config.database.connect_timeout_seconds, problems);

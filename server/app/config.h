@@ -18,6 +18,10 @@ namespace pbx {
 // the local setup that deploy/up starts; README.md lists every variable.
 struct ServerConfig {
   std::string grpc_listen = "127.0.0.1:50051";
+  // address:port of the Prometheus /metrics listener; empty: none. Empty by
+  // default so that in-process servers (tests) bind nothing unasked;
+  // LoadServerConfig supplies the 127.0.0.1:9464 of a real deployment.
+  std::string metrics_listen;
   PgPoolOptions database;
   // How often the database is probed for the health service.
   absl::Duration health_interval = absl::Seconds(1);
@@ -26,6 +30,9 @@ struct ServerConfig {
   // it runs on that host itself.
   std::string asterisk_transport = "ssh";
   SshHostOptions ssh;
+  // How long the SSH session of one Apply is kept open for the next; zero
+  // opens a new session for every Apply.
+  absl::Duration asterisk_session_idle = absl::Minutes(5);
   ApplyOptions apply;
 };
 

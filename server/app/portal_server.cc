@@ -8,18 +8,25 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.pb.h"
 #include "server/asterisk/local_host.h"
+#include "server/asterisk/reusing_host.h"
 #include "server/asterisk/ssh_host.h"
 #include "server/common/log.h"
+#include "server/transport/metrics_interceptor.h"
 
 namespace pbx {
 
 namespace {
 
+// A scrape waits this long at most for the extension count; Prometheus'
+// default scrape timeout is 10 s.
+constexpr absl::Duration kExtensionCountPatience = absl::Seconds(1);
+
 std::unique_ptr<AsteriskHost> MakeAsteriskHost(const ServerConfig& config) {
   if (config.asterisk_transport == "local") {
     return std::make_unique<LocalAsteriskHost>(config.ssh.command_timeout);
   }
-  return std::make_unique<SshAsteriskHost>(config.ssh);
+  return std::make_unique<ReusingAsteriskHost>(std::make_unique<SshAsteriskHost>(config.ssh),
+                                               config.asterisk_session_idle);
 }
 
 }  // namespace
@@ -32,11 +39,20 @@ PortalServer::PortalServer(const ServerConfig& config)
       apply_store_(pool_),
       asterisk_host_(MakeAsteriskHost(config)),
       apply_operations_(apply_store_, *asterisk_host_, config.apply),
-      apply_service_(apply_operations_) {}
+      apply_service_(apply_operations_) {
+  apply_operations_.OnFinished(
+      [this](const ApplyAuditEntry& entry) { metrics_.RecordApply(entry); });
+}
 
 absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
     const ServerConfig& config) {
   std::unique_ptr<PortalServer> portal(new PortalServer(config));
+  if (!config.metrics_listen.empty()) {
+    if (absl::Status started = portal->StartMetricsEndpoint(config.metrics_listen);
+        !started.ok()) {
+      return started;
+    }
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's built-in health service has no descriptor of its own; touching
@@ -48,6 +64,10 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
                            &portal->port_);
   builder.RegisterService(&portal->user_service_);
   builder.RegisterService(&portal->apply_service_);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(portal->metrics_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   portal->server_ = builder.BuildAndStart();
   if (portal->server_ == nullptr || portal->port_ == 0) {
     return absl::UnavailableError(
@@ -82,6 +102,19 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   return portal;
 }
 
+absl::Status PortalServer::StartMetricsEndpoint(const std::string& listen) {
+  state_collector_ = std::make_shared<StateCollector>(
+      [this] { return pool_.stats(); }, [this] { return store_.CountExtensions(); },
+      kExtensionCountPatience);
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
+      MetricsEndpoint::Start(listen, {metrics_.registry(), state_collector_});
+  if (!endpoint.ok()) return endpoint.status();
+  metrics_endpoint_ = std::move(*endpoint);
+  LogInfo("metrics listening", {{"address", listen},
+                                {"port", absl::StrCat(metrics_endpoint_->port())}});
+  return absl::OkStatus();
+}
+
 void PortalServer::RecoverInterruptedApplies() {
   absl::StatusOr<int> marked = apply_store_.RecoverInterruptedApplies();
   if (!marked.ok()) {
@@ -104,6 +137,7 @@ void PortalServer::Shutdown(absl::Duration grace) {
                       absl::ToChronoMilliseconds(grace));
     server_->Wait();
   }
+  metrics_endpoint_.reset();
 }
 
 }  // namespace pbx

@@ -9,6 +9,9 @@
 #include "server/app/config.h"
 #include "server/app/database_supervisor.h"
 #include "server/asterisk/asterisk_host.h"
+#include "server/observability/metrics_endpoint.h"
+#include "server/observability/portal_metrics.h"
+#include "server/observability/state_collector.h"
 #include "server/store/pg_apply_store.h"
 #include "server/store/pg_pool.h"
 #include "server/store/pg_user_store.h"
@@ -19,8 +22,8 @@
 namespace pbx {
 
 // The whole server wired together: Postgres pool and store, the use cases, the
-// gRPC services with reflection and health, and the database supervisor. main()
-// and the in-process tests start it the same way.
+// gRPC services with reflection and health, the database supervisor and the
+// Prometheus metrics. main() and the in-process tests start it the same way.
 class PortalServer {
  public:
   // Starts listening on config.grpc_listen (port 0 picks a free one). Fails
@@ -32,15 +35,22 @@ class PortalServer {
   ~PortalServer();
 
   int port() const { return port_; }
+  // The /metrics port; 0 when config.metrics_listen is empty.
+  int metrics_port() const {
+    return metrics_endpoint_ != nullptr ? metrics_endpoint_->port() : 0;
+  }
 
   // Reports NOT_SERVING, lets in-flight calls finish within `grace`, then stops.
   void Shutdown(absl::Duration grace);
 
  private:
   explicit PortalServer(const ServerConfig& config);
+  absl::Status StartMetricsEndpoint(const std::string& listen);
   // Closes audit rows left 'running' by a server that died mid-Apply.
   void RecoverInterruptedApplies();
 
+  // First, so it outlives everything that records into it.
+  PortalMetrics metrics_;
   PgPool pool_;
   PgUserStore store_;
   UserOperations operations_;
@@ -51,6 +61,9 @@ class PortalServer {
   ApplyServiceImpl apply_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<DatabaseSupervisor> supervisor_;
+  // Reads pool_ and store_ at scrape time; the endpoint goes before it.
+  std::shared_ptr<StateCollector> state_collector_;
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
   int port_ = 0;
   bool stopped_ = false;
 };

@@ -61,15 +61,17 @@ absl::Status Annotate(const absl::Status& status, absl::string_view context) {
 
 }  // namespace
 
-absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view requested_by) {
+absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view requested_by,
+                                                       absl::string_view request_id) {
   absl::StatusOr<std::string> triggered_by = ValidateTriggeredBy(requested_by);
   if (!triggered_by.ok()) return triggered_by.status();
   const absl::Time requested = absl::Now();
   absl::StatusOr<std::unique_ptr<ApplyLock>> lock = store_.LockApply(options_.lock_wait);
   if (absl::IsAborted(lock.status())) {
     // It never ran, but it was asked for: the audit log still records it.
-    absl::StatusOr<ApplyAuditEntry> rejected = store_.RecordRejectedApply(
-        *triggered_by, host_.Describe(), absl::Now() - requested, lock.status().message());
+    absl::StatusOr<ApplyAuditEntry> rejected =
+        store_.RecordRejectedApply(*triggered_by, host_.Describe(), request_id,
+                                   absl::Now() - requested, lock.status().message());
     if (!rejected.ok()) return lock.status();
     return WithErrorInfo(
         absl::AbortedError(absl::StrCat(lock.status().message(), " (audit id ", rejected->id, ")")),
@@ -78,7 +80,7 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view request
   if (!lock.ok()) return lock.status();
 
   absl::StatusOr<ApplyAuditEntry> opened =
-      store_.OpenAudit(*triggered_by, host_.Describe());
+      store_.OpenAudit(*triggered_by, host_.Describe(), request_id);
   if (!opened.ok()) return opened.status();
   ApplyAuditEntry entry = std::move(*opened);
   const absl::Time start = absl::Now();
@@ -127,11 +129,6 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
   absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = host_.Open();
   if (!session.ok()) return session.status();
   clock.Mark("connect");
-  if (absl::Status cleaned =
-          RemoveStaleTemporaries(**session, {options_.pjsip_path, options_.dialplan_path});
-      !cleaned.ok()) {
-    return Annotate(cleaned, "nothing was written");
-  }
   Failpoint("apply.before_upload");
   absl::StatusOr<StagedFiles> staged =
       StageFiles(**session, files, options_.file_group, RandomSuffix());
@@ -141,8 +138,7 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
   }
   clock.Mark("upload");
   if (absl::Status renamed = CommitStagedFiles(**session, *staged); !renamed.ok()) {
-    return Annotate(renamed, "the new files could not all be put in place (the first may "
-                             "already be live); Asterisk was not reloaded");
+    return Annotate(renamed, "Asterisk was not reloaded");
   }
   clock.Mark("rename");
   for (const FileWrite& file : files) {
@@ -200,12 +196,10 @@ absl::StatusOr<std::vector<ApplyAuditEntry>> ApplyOperations::ListAudit(int limi
 
 absl::StatusOr<ApplyStatus> ApplyOperations::GetStatus() {
   ApplyStatus status;
-  absl::StatusOr<std::optional<ApplyAuditEntry>> last = store_.LatestAudit(false);
-  if (!last.ok()) return last.status();
-  status.last_apply = std::move(*last);
-  absl::StatusOr<std::optional<ApplyAuditEntry>> last_success = store_.LatestAudit(true);
-  if (!last_success.ok()) return last_success.status();
-  status.last_successful_apply = std::move(*last_success);
+  absl::StatusOr<ApplyStore::LatestApplies> latest = store_.LatestAudits();
+  if (!latest.ok()) return latest.status();
+  status.last_apply = std::move(latest->any);
+  status.last_successful_apply = std::move(latest->successful);
   absl::StatusOr<std::vector<ProvisionedExtension>> extensions = store_.ReadProvisioning();
   if (!extensions.ok()) return extensions.status();
   absl::StatusOr<RenderedConfig> config = RenderAsteriskConfig(*extensions);

@@ -48,8 +48,10 @@ class ApplyOperations {
   // google.rpc.ErrorInfo with the audit id: UNAVAILABLE when the host (or the
   // database) cannot be reached, ABORTED when another Apply held on too long,
   // INTERNAL when writing, reloading or verifying failed.
-  // `triggered_by` is validated here (see ValidateTriggeredBy).
-  absl::StatusOr<ApplyAuditEntry> Apply(absl::string_view triggered_by);
+  // `triggered_by` is validated here (see ValidateTriggeredBy); `request_id`
+  // (the RPC's, already validated by transport) goes into the audit row.
+  absl::StatusOr<ApplyAuditEntry> Apply(absl::string_view triggered_by,
+                                        absl::string_view request_id);
 
   // Called once per Apply that ran (not for one refused before it started),
   // with the closed entry, including its phases and outcome: the seam

@@ -1,8 +1,11 @@
 #include "server/asterisk/asterisk_cli.h"
 
+#include <functional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/asterisk/concurrent_commands.h"
 #include "server/asterisk/shell.h"
 #include "server/common/failpoint.h"
 #include "server/core/asterisk_config.h"
@@ -15,16 +18,24 @@ constexpr absl::Duration kBusyPause = absl::Milliseconds(250);
 
 }  // namespace
 
-absl::StatusOr<std::string> AsteriskCli::Command(const std::string& command) {
-  absl::StatusOr<CommandResult> result =
-      session_.Run(absl::StrCat(program_, " -rx ", ShellQuote(command)));
-  if (!result.ok()) return result.status();
-  if (result->exit_status != 0) {
+std::string AsteriskCli::CommandLine(const std::string& command) const {
+  return absl::StrCat(program_, " -rx ", ShellQuote(command));
+}
+
+absl::StatusOr<std::string> AsteriskCli::CheckReached(const std::string& command,
+                                                      const CommandResult& result) {
+  if (result.exit_status != 0) {
     return absl::InternalError(absl::StrCat("`asterisk -rx '", command,
                                             "'` could not reach the Asterisk daemon (exit ",
-                                            result->exit_status, "): ", result->output));
+                                            result.exit_status, "): ", result.output));
   }
-  return result->output;
+  return result.output;
+}
+
+absl::StatusOr<std::string> AsteriskCli::Command(const std::string& command) {
+  absl::StatusOr<CommandResult> result = session_.Run(CommandLine(command));
+  if (!result.ok()) return result.status();
+  return CheckReached(command, *result);
 }
 
 absl::StatusOr<std::string> AsteriskCli::ReloadCommand(const std::string& command) {
@@ -77,21 +88,28 @@ AsteriskCli::ReloadReport AsteriskCli::Reload() {
 absl::StatusOr<LiveState> AsteriskCli::ReadLiveState() {
   LiveState live;
   const struct {
-    const char* command;
-    const char* kind;
-    std::vector<std::string>* ids;
-  } lists[] = {{"pjsip list endpoints", "Endpoint", &live.endpoints},
-               {"pjsip list aors", "Aor", &live.aors},
-               {"pjsip list auths", "Auth", &live.auths}};
-  for (const auto& list : lists) {
-    absl::StatusOr<std::string> output = Command(list.command);
+    std::string command;
+    std::function<void(absl::string_view)> parse;
+  } reads[] = {
+      {"pjsip list endpoints",
+       [&](absl::string_view out) { live.endpoints = ParsePjsipList(out, "Endpoint"); }},
+      {"pjsip list aors", [&](absl::string_view out) { live.aors = ParsePjsipList(out, "Aor"); }},
+      {"pjsip list auths",
+       [&](absl::string_view out) { live.auths = ParsePjsipList(out, "Auth"); }},
+      {absl::StrCat("dialplan show ", kInternalContext),
+       [&](absl::string_view out) { live.dialplan = ParseDialplanShow(out); }},
+  };
+  // The four reads are independent and Asterisk serves CLI clients on their
+  // own threads: run them side by side.
+  std::vector<std::string> command_lines;
+  for (const auto& read : reads) command_lines.push_back(CommandLine(read.command));
+  absl::StatusOr<std::vector<CommandResult>> results = RunConcurrently(session_, command_lines);
+  if (!results.ok()) return results.status();
+  for (size_t i = 0; i < results->size(); ++i) {
+    absl::StatusOr<std::string> output = CheckReached(reads[i].command, (*results)[i]);
     if (!output.ok()) return output.status();
-    *list.ids = ParsePjsipList(*output, list.kind);
+    reads[i].parse(*output);
   }
-  absl::StatusOr<std::string> dialplan =
-      Command(absl::StrCat("dialplan show ", kInternalContext));
-  if (!dialplan.ok()) return dialplan.status();
-  live.dialplan = ParseDialplanShow(*dialplan);
   return live;
 }
 

@@ -32,10 +32,17 @@ class AsteriskCli {
   // reports a reload already in progress. The report says which took effect.
   ReloadReport Reload();
 
-  // The live PJSIP objects and the synergy-internal dialplan.
+  // The live PJSIP objects and the synergy-internal dialplan, read with the
+  // four CLI commands running concurrently.
   absl::StatusOr<LiveState> ReadLiveState();
 
  private:
+  // The shell command line that runs `command` through asterisk -rx.
+  std::string CommandLine(const std::string& command) const;
+  // The output of a finished `asterisk -rx`; INTERNAL when it could not reach
+  // the daemon (asterisk -rx exits non-zero only then).
+  static absl::StatusOr<std::string> CheckReached(const std::string& command,
+                                                  const CommandResult& result);
   // Runs one CLI command; INTERNAL when the daemon cannot be reached
   // (asterisk -rx exits non-zero only then).
   absl::StatusOr<std::string> Command(const std::string& command);

@@ -1,5 +1,7 @@
 #include "server/asterisk/config_files.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/asterisk/shell.h"
@@ -14,16 +16,6 @@ std::pair<std::string, std::string> SplitPath(const std::string& path) {
   return {path.substr(0, slash == 0 ? 1 : slash), path.substr(slash + 1)};
 }
 
-absl::Status RunChecked(AsteriskHostSession& session, const std::string& command,
-                        absl::string_view what) {
-  absl::StatusOr<CommandResult> result = session.Run(command);
-  if (!result.ok()) return result.status();
-  if (result->exit_status != 0) {
-    return absl::InternalError(absl::StrCat(what, ": ", result->output));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 std::string TemporaryPathFor(const std::string& path, const std::string& suffix) {
@@ -31,17 +23,16 @@ std::string TemporaryPathFor(const std::string& path, const std::string& suffix)
   return absl::StrCat(directory, "/.", name, ".tmp-", suffix);
 }
 
-absl::Status RemoveStaleTemporaries(AsteriskHostSession& session,
-                                    const std::vector<std::string>& paths) {
-  std::vector<std::string> patterns;
-  for (const std::string& path : paths) {
-    auto [directory, name] = SplitPath(path);
-    // Quoted directory and name, unquoted glob.
-    patterns.push_back(absl::StrCat(ShellQuote(directory + "/." + name + ".tmp-"), "*"));
-  }
-  return RunChecked(session, absl::StrCat("rm -f -- ", absl::StrJoin(patterns, " ")),
-                    "cannot remove stale temporary files");
+namespace {
+
+// Every temporary of `path`, whatever Apply made it: a shell glob with the
+// directory and name quoted.
+std::string AnyTemporaryOf(const std::string& path) {
+  auto [directory, name] = SplitPath(path);
+  return absl::StrCat(ShellQuote(directory + "/." + name + ".tmp-"), "*");
 }
+
+}  // namespace
 
 namespace {
 
@@ -59,6 +50,7 @@ absl::StatusOr<StagedFiles> StageFiles(AsteriskHostSession& session,
                                        const std::vector<FileWrite>& files,
                                        const std::string& group, const std::string& suffix) {
   StagedFiles staged;
+  staged.group = group;
   for (const FileWrite& file : files) {
     const std::string temporary = TemporaryPathFor(file.path, suffix);
     staged.temporaries.push_back(temporary);
@@ -69,38 +61,82 @@ absl::StatusOr<StagedFiles> StageFiles(AsteriskHostSession& session,
     }
     Failpoint("apply.during_upload");
   }
-  std::vector<std::string> quoted;
-  for (const std::string& temporary : staged.temporaries) quoted.push_back(ShellQuote(temporary));
-  const std::string quoted_list = absl::StrJoin(quoted, " ");
-  std::string prepare = absl::StrCat("chmod 0640 -- ", quoted_list);
-  if (!group.empty()) {
-    prepare = absl::StrCat("chgrp -- ", ShellQuote(group), " ", quoted_list, " && ", prepare);
-  }
-  if (absl::Status status =
-          RunChecked(session, prepare, "cannot set owner group and mode of the new files");
-      !status.ok()) {
-    RemoveTemporaries(session, staged.temporaries);
-    return status;
-  }
   return staged;
 }
 
+namespace {
+
+// Exit statuses of the commit script, so a failure says what is live.
+constexpr int kCannotPrepare = 90;   // group or mode: nothing replaced
+constexpr int kCannotRename = 100;   // + index of the file whose rename failed
+constexpr int kCannotSync = 120;     // every file replaced, not yet durable
+
+std::string CommitScript(const StagedFiles& staged) {
+  std::vector<std::string> temporaries;
+  for (const std::string& temporary : staged.temporaries) {
+    temporaries.push_back(ShellQuote(temporary));
+  }
+  const std::string temporary_list = absl::StrJoin(temporaries, " ");
+  std::string script;
+  if (!staged.group.empty()) {
+    absl::StrAppend(&script, "chgrp -- ", ShellQuote(staged.group), " ", temporary_list,
+                    " || exit ", kCannotPrepare, "\n");
+  }
+  absl::StrAppend(&script, "chmod 0640 -- ", temporary_list, " || exit ", kCannotPrepare, "\n");
+  std::vector<std::string> directories;
+  std::vector<std::string> leftovers;
+  for (size_t i = 0; i < staged.targets.size(); ++i) {
+    // -T: a directory in the target's place is an error, not a place to move into.
+    absl::StrAppend(&script, "mv -f -T -- ", temporaries[i], " ", ShellQuote(staged.targets[i]),
+                    " || exit ", kCannotRename + i, "\n");
+    const std::string directory = ShellQuote(SplitPath(staged.targets[i]).first);
+    if (std::find(directories.begin(), directories.end(), directory) == directories.end()) {
+      directories.push_back(directory);
+    }
+    leftovers.push_back(AnyTemporaryOf(staged.targets[i]));
+  }
+  // One sync of the directories makes every rename durable before the
+  // reload. Our temporaries are gone once renamed, so whatever temporaries are
+  // left were left by an Apply killed mid-upload: sweep them (best effort; the
+  // next Apply tries again).
+  absl::StrAppend(&script, "sync -- ", absl::StrJoin(directories, " "), " || exit ", kCannotSync,
+                  "\nrm -f -- ", absl::StrJoin(leftovers, " "), "\nexit 0\n");
+  return script;
+}
+
+std::string CommitFailure(const StagedFiles& staged, const CommandResult& result) {
+  const int status = result.exit_status;
+  if (status == kCannotPrepare) {
+    return absl::StrCat("cannot set the group and mode of the new files, nothing was replaced: ",
+                        result.output);
+  }
+  if (status >= kCannotRename && status < kCannotRename + static_cast<int>(staged.targets.size())) {
+    const size_t failed = static_cast<size_t>(status - kCannotRename);
+    std::vector<std::string> live(staged.targets.begin(), staged.targets.begin() + failed);
+    return absl::StrCat("cannot rename the new ", staged.targets[failed], " into place (",
+                        live.empty() ? "nothing was replaced"
+                                     : absl::StrCat("already replaced: ", absl::StrJoin(live, ", ")),
+                        "): ", result.output);
+  }
+  if (status == kCannotSync) {
+    return absl::StrCat("the new files are in place but could not be flushed to disk: ",
+                        result.output);
+  }
+  return absl::StrCat("cannot put the new files in place (exit ", status, "): ", result.output);
+}
+
+}  // namespace
+
 absl::Status CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& staged) {
   Failpoint("apply.before_renames");
-  // From here on the targets change, one rename(2) each; `sync` on the
-  // directory makes each rename durable before the next step.
-  for (size_t i = 0; i < staged.targets.size(); ++i) {
-    if (i > 0) Failpoint("apply.between_renames");
-    absl::Status renamed = RunChecked(
-        session,
-        absl::StrCat("mv -f -- ", ShellQuote(staged.temporaries[i]), " ",
-                     ShellQuote(staged.targets[i]), " && sync -- ",
-                     ShellQuote(SplitPath(staged.targets[i]).first)),
-        "cannot rename the new files into place");
-    if (!renamed.ok()) {
-      RemoveTemporaries(session, staged.temporaries);
-      return renamed;
-    }
+  // Group, mode and every rename(2) in one command: one round trip, and no
+  // moment at which the portal can stop with one file replaced and the next
+  // not (each file is always wholly old or wholly new either way).
+  absl::StatusOr<CommandResult> result = session.Run(CommitScript(staged));
+  if (!result.ok()) return result.status();
+  if (result->exit_status != 0) {
+    RemoveTemporaries(session, staged.temporaries);
+    return absl::InternalError(CommitFailure(staged, *result));
   }
   return absl::OkStatus();
 }

@@ -17,11 +17,11 @@ struct FileWrite {
 
 // Replaces every file atomically (FR-009): each is uploaded and flushed under
 // a temporary name in its own directory (".NAME.tmp-SUFFIX", which the
-// "*.conf" includes never match), given `group` and mode 0640 so Asterisk can
-// read it, then renamed over its target with `mv -f` (rename(2)). A failure
-// before the renames removes the temporaries and leaves every target
-// byte-identical; a crash between two renames leaves each target either
-// wholly old or wholly new.
+// "*.conf" includes never match); then one command gives them `group` and mode
+// 0640 so Asterisk can read them and renames each over its target with
+// `mv -f` (rename(2)). A failure before the renames removes the temporaries
+// and leaves every target byte-identical; whatever happens, each target is
+// either wholly old or wholly new.
 absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
                                     const std::vector<FileWrite>& files,
                                     const std::string& group, const std::string& suffix);
@@ -30,18 +30,18 @@ absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
 struct StagedFiles {
   std::vector<std::string> temporaries;
   std::vector<std::string> targets;
+  std::string group;
 };
-// Uploads and flushes every file under its temporary name and sets group and
-// mode; on failure removes what it created and leaves the targets untouched.
+// Uploads and flushes every file under its temporary name; on failure removes
+// what it created and leaves the targets untouched.
 absl::StatusOr<StagedFiles> StageFiles(AsteriskHostSession& session,
                                        const std::vector<FileWrite>& files,
                                        const std::string& group, const std::string& suffix);
-// Renames the staged files over their targets, one rename(2) each.
+// In one command: sets group and mode, renames the staged files over their
+// targets (one rename(2) each), syncs their directories, and removes the
+// temporaries an Apply killed mid-upload left next to them. On failure the
+// message says which targets were already replaced.
 absl::Status CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& staged);
-
-// Removes temporaries that an Apply killed mid-upload left next to `paths`.
-absl::Status RemoveStaleTemporaries(AsteriskHostSession& session,
-                                    const std::vector<std::string>& paths);
 
 // The temporary name ReplaceFilesAtomically uses for `path`.
 std::string TemporaryPathFor(const std::string& path, const std::string& suffix);

@@ -163,6 +163,10 @@ absl::StatusOr<std::unique_ptr<AsteriskHostSession>> SshAsteriskHost::Open() {
   ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, options_.known_hosts_path.c_str());
   ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
   ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout_seconds);
+  // Each exec is a few small request/response packets; with Nagle on, every
+  // one of them waits out the peer's delayed ACK (about 40 ms on Linux).
+  const int yes = 1;
+  ssh_options_set(s, SSH_OPTIONS_NODELAY, &yes);
   if (ssh_connect(s) != SSH_OK) {
     return absl::UnavailableError(
         absl::StrCat("cannot reach the Asterisk host ", target, ": ", ssh_get_error(s)));

@@ -1,6 +1,7 @@
 #include "server/common/log.h"
 
 #include <cstdio>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -9,6 +10,9 @@
 
 namespace pbx {
 namespace {
+
+// Empty outside any ScopedLogRequestId.
+thread_local std::string current_request_id;
 
 void AppendJsonString(std::string& out, absl::string_view text) {
   out.push_back('"');
@@ -48,6 +52,10 @@ std::string FormatLogLine(absl::string_view level, absl::string_view message,
   AppendJsonString(line, level);
   line += ",\"msg\":";
   AppendJsonString(line, message);
+  if (!current_request_id.empty()) {
+    line += ",\"request_id\":";
+    AppendJsonString(line, current_request_id);
+  }
   for (const auto& [key, value] : fields) {
     line.push_back(',');
     AppendJsonString(line, key);
@@ -57,6 +65,11 @@ std::string FormatLogLine(absl::string_view level, absl::string_view message,
   line.push_back('}');
   return line;
 }
+
+ScopedLogRequestId::ScopedLogRequestId(std::string request_id)
+    : previous_(std::exchange(current_request_id, std::move(request_id))) {}
+
+ScopedLogRequestId::~ScopedLogRequestId() { current_request_id = std::move(previous_); }
 
 void LogInfo(absl::string_view message, LogFields fields) {
   Write("info", message, fields);

@@ -34,6 +34,9 @@ struct ApplyAuditEntry {
   absl::Time started_at;
   std::optional<absl::Time> finished_at;
   std::string triggered_by;
+  // The request id of the RPC that asked for it (x-request-id), to find its
+  // log lines; empty for rows written before ids were recorded.
+  std::string request_id;
   std::string asterisk_host;
   ApplyOutcome outcome = ApplyOutcome::kRunning;
   std::string error_detail;

@@ -33,11 +33,13 @@ class ApplyStore {
   // lock held: any other row still 'running' then belongs to a server that
   // died mid-Apply, and is marked 'interrupted'.
   virtual absl::StatusOr<ApplyAuditEntry> OpenAudit(absl::string_view triggered_by,
-                                                    absl::string_view asterisk_host) = 0;
+                                                    absl::string_view asterisk_host,
+                                                    absl::string_view request_id) = 0;
   // Records an Apply that never ran because another one held the lock for
   // all of `waited` (outcome failure, closed at once); needs no lock.
   virtual absl::StatusOr<ApplyAuditEntry> RecordRejectedApply(absl::string_view triggered_by,
                                                               absl::string_view asterisk_host,
+                                                              absl::string_view request_id,
                                                               absl::Duration waited,
                                                               absl::string_view error_detail) = 0;
   // Records how the Apply ended (outcome, details, duration...) and sets
@@ -53,7 +55,13 @@ class ApplyStore {
 
   // Newest first.
   virtual absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit) = 0;
-  virtual absl::StatusOr<std::optional<ApplyAuditEntry>> LatestAudit(bool successful_only) = 0;
+  // The newest Apply and the newest successful one (either may be missing),
+  // in one query.
+  struct LatestApplies {
+    std::optional<ApplyAuditEntry> any;
+    std::optional<ApplyAuditEntry> successful;
+  };
+  virtual absl::StatusOr<LatestApplies> LatestAudits() = 0;
 };
 
 }  // namespace pbx

@@ -1,10 +1,15 @@
 #include "server/store/pg_apply_store.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "pbx/v1/apply_service.pb.h"
 #include "server/store/advisory_locks.h"
 #include "server/store/pg_errors.h"
 
@@ -41,64 +46,79 @@ constexpr absl::string_view kAuditColumns =
     "id, (extract(epoch FROM started_at) * 1000000)::bigint, "
     "(extract(epoch FROM finished_at) * 1000000)::bigint, triggered_by, asterisk_host, "
     "outcome, error_detail, user_count, content_hash, files::text, reload_output, "
-    "verification, coalesce(duration_ms, 0), phases::text";
+    "verification, coalesce(duration_ms, 0), phases::text, coalesce(request_id, '')";
 
-std::vector<ConfigFileRecord> FilesFromJson(const std::string& json) {
-  google::protobuf::ListValue list;
-  std::vector<ConfigFileRecord> files;
-  if (!google::protobuf::util::JsonStringToMessage(json, &list).ok()) return files;
-  for (const auto& value : list.values()) {
-    const auto& fields = value.struct_value().fields();
-    auto text = [&](const char* key) {
-      auto it = fields.find(key);
-      return it == fields.end() ? std::string() : it->second.string_value();
-    };
-    auto size = fields.find("size_bytes");
-    files.push_back({text("path"), text("sha256"),
-                     size == fields.end() ? 0 : static_cast<int64_t>(size->second.number_value())});
-  }
-  return files;
+// files and phases are JSON arrays of pbx.v1.ConfigFileRecord and
+// pbx.v1.ApplyPhase in proto JSON with the proto field names, e.g.
+// [{"name": "upload", "duration_us": "2500"}]. Proto JSON writes int64 as
+// strings; rows written before it have numbers there, which its parser reads
+// just the same (as it reads lowerCamelCase keys).
+google::protobuf::util::JsonPrintOptions StoredJsonOptions() {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;  // a 0 stays visible to SQL
+  return options;
 }
 
-std::vector<ApplyPhase> PhasesFromJson(const std::string& json) {
-  google::protobuf::ListValue list;
-  std::vector<ApplyPhase> phases;
-  if (!google::protobuf::util::JsonStringToMessage(json, &list).ok()) return phases;
-  for (const auto& value : list.values()) {
-    const auto& fields = value.struct_value().fields();
-    auto name = fields.find("name");
-    auto duration = fields.find("duration_us");
-    phases.push_back({name == fields.end() ? "" : name->second.string_value(),
-                      duration == fields.end()
-                          ? 0
-                          : static_cast<int64_t>(duration->second.number_value())});
-  }
-  return phases;
+v1::ConfigFileRecord ToStored(const ConfigFileRecord& file) {
+  v1::ConfigFileRecord stored;
+  stored.set_path(file.path);
+  stored.set_sha256(file.sha256);
+  stored.set_size_bytes(file.size_bytes);
+  return stored;
 }
 
-std::string PhasesToJson(const std::vector<ApplyPhase>& phases) {
-  google::protobuf::ListValue list;
-  for (const ApplyPhase& phase : phases) {
-    auto& fields = *list.add_values()->mutable_struct_value()->mutable_fields();
-    fields["name"].set_string_value(phase.name);
-    fields["duration_us"].set_number_value(static_cast<double>(phase.duration_us));
+ConfigFileRecord FromStored(const v1::ConfigFileRecord& stored) {
+  return {stored.path(), stored.sha256(), stored.size_bytes()};
+}
+
+v1::ApplyPhase ToStored(const ApplyPhase& phase) {
+  v1::ApplyPhase stored;
+  stored.set_name(phase.name);
+  stored.set_duration_us(phase.duration_us);
+  return stored;
+}
+
+ApplyPhase FromStored(const v1::ApplyPhase& stored) {
+  return {stored.name(), stored.duration_us()};
+}
+
+template <typename Item>
+std::string ToJsonArray(const std::vector<Item>& items) {
+  std::string json = "[";
+  for (const Item& item : items) {
+    std::string element;
+    if (!google::protobuf::util::MessageToJsonString(ToStored(item), &element,
+                                                     StoredJsonOptions())
+             .ok()) {
+      continue;  // leave out what cannot be printed rather than fail closing the row
+    }
+    if (json.size() > 1) json.push_back(',');
+    json += element;
   }
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(list, &json);
+  json.push_back(']');
   return json;
 }
 
-std::string FilesToJson(const std::vector<ConfigFileRecord>& files) {
+// A row's list, skipping elements that do not parse (the column is jsonb, so
+// the text is JSON, but nothing forces the shape).
+template <typename StoredMessage>
+auto FromJsonArray(const std::string& json)
+    -> std::vector<decltype(FromStored(std::declval<StoredMessage>()))> {
+  std::vector<decltype(FromStored(std::declval<StoredMessage>()))> items;
   google::protobuf::ListValue list;
-  for (const ConfigFileRecord& file : files) {
-    auto& fields = *list.add_values()->mutable_struct_value()->mutable_fields();
-    fields["path"].set_string_value(file.path);
-    fields["sha256"].set_string_value(file.sha256);
-    fields["size_bytes"].set_number_value(static_cast<double>(file.size_bytes));
+  if (!google::protobuf::util::JsonStringToMessage(json, &list).ok()) return items;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;  // a key a newer server added is no reason to drop the rest
+  for (const google::protobuf::Value& value : list.values()) {
+    std::string element;
+    StoredMessage stored;
+    if (google::protobuf::util::MessageToJsonString(value, &element).ok() &&
+        google::protobuf::util::JsonStringToMessage(element, &stored, options).ok()) {
+      items.push_back(FromStored(stored));
+    }
   }
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(list, &json);
-  return json;
+  return items;
 }
 
 ApplyAuditEntry RowToAudit(const pqxx::row& row) {
@@ -113,11 +133,12 @@ ApplyAuditEntry RowToAudit(const pqxx::row& row) {
   entry.error_detail = row[6].as<std::string>();
   entry.user_count = row[7].as<int>();
   entry.content_hash = row[8].as<std::string>();
-  entry.files = FilesFromJson(row[9].as<std::string>());
+  entry.files = FromJsonArray<v1::ConfigFileRecord>(row[9].as<std::string>());
   entry.reload_output = row[10].as<std::string>();
   entry.verification = row[11].as<std::string>();
   entry.duration_ms = row[12].as<int64_t>();
-  entry.phases = PhasesFromJson(row[13].as<std::string>());
+  entry.phases = FromJsonArray<v1::ApplyPhase>(row[13].as<std::string>());
+  entry.request_id = row[14].as<std::string>();
   return entry;
 }
 
@@ -147,16 +168,17 @@ absl::StatusOr<std::unique_ptr<ApplyLock>> PgApplyStore::LockApply(absl::Duratio
 }
 
 absl::StatusOr<ApplyAuditEntry> PgApplyStore::OpenAudit(absl::string_view triggered_by,
-                                                        absl::string_view asterisk_host) {
+                                                        absl::string_view asterisk_host,
+                                                        absl::string_view request_id) {
   return pool_.Query<ApplyAuditEntry>(
       [&](pqxx::connection& connection) -> absl::StatusOr<ApplyAuditEntry> {
         pqxx::work transaction(connection);
         transaction.exec(kMarkInterrupted);
         pqxx::row row = transaction.exec_params1(
-            absl::StrCat("INSERT INTO apply_audit_log (triggered_by, asterisk_host)"
-                         " VALUES ($1, $2) RETURNING ",
+            absl::StrCat("INSERT INTO apply_audit_log (triggered_by, asterisk_host, request_id)"
+                         " VALUES ($1, $2, NULLIF($3, '')) RETURNING ",
                          kAuditColumns),
-            std::string(triggered_by), std::string(asterisk_host));
+            std::string(triggered_by), std::string(asterisk_host), std::string(request_id));
         transaction.commit();
         return RowToAudit(row);
       });
@@ -171,8 +193,8 @@ absl::Status PgApplyStore::CloseAudit(ApplyAuditEntry& entry) {
         " verification = $8, duration_ms = $9, phases = $10::jsonb WHERE id = $1"
         " RETURNING (extract(epoch FROM finished_at) * 1000000)::bigint",
         entry.id, std::string(ApplyOutcomeName(entry.outcome)), entry.error_detail,
-        entry.user_count, entry.content_hash, FilesToJson(entry.files), entry.reload_output,
-        entry.verification, entry.duration_ms, PhasesToJson(entry.phases));
+        entry.user_count, entry.content_hash, ToJsonArray(entry.files), entry.reload_output,
+        entry.verification, entry.duration_ms, ToJsonArray(entry.phases));
     transaction.commit();
     entry.finished_at = absl::FromUnixMicros(row[0].as<int64_t>());
     return absl::OkStatus();
@@ -180,20 +202,20 @@ absl::Status PgApplyStore::CloseAudit(ApplyAuditEntry& entry) {
 }
 
 absl::StatusOr<ApplyAuditEntry> PgApplyStore::RecordRejectedApply(
-    absl::string_view triggered_by, absl::string_view asterisk_host, absl::Duration waited,
-    absl::string_view error_detail) {
+    absl::string_view triggered_by, absl::string_view asterisk_host,
+    absl::string_view request_id, absl::Duration waited, absl::string_view error_detail) {
   const int64_t waited_ms = absl::ToInt64Milliseconds(waited);
   return pool_.Query<ApplyAuditEntry>(
       [&](pqxx::connection& connection) -> absl::StatusOr<ApplyAuditEntry> {
         pqxx::work transaction(connection);
         pqxx::row row = transaction.exec_params1(
             absl::StrCat("INSERT INTO apply_audit_log (started_at, finished_at, triggered_by,"
-                         " asterisk_host, outcome, error_detail, duration_ms)"
+                         " asterisk_host, outcome, error_detail, duration_ms, request_id)"
                          " VALUES (now() - $3 * interval '1 millisecond', now(), $1, $2,"
-                         " 'failure', $4, $3) RETURNING ",
+                         " 'failure', $4, $3, NULLIF($5, '')) RETURNING ",
                          kAuditColumns),
             std::string(triggered_by), std::string(asterisk_host), waited_ms,
-            std::string(error_detail));
+            std::string(error_detail), std::string(request_id));
         transaction.commit();
         return RowToAudit(row);
       });
@@ -240,16 +262,22 @@ absl::StatusOr<std::vector<ApplyAuditEntry>> PgApplyStore::ListAudit(int limit) 
   });
 }
 
-absl::StatusOr<std::optional<ApplyAuditEntry>> PgApplyStore::LatestAudit(bool successful_only) {
-  using Latest = std::optional<ApplyAuditEntry>;
-  return pool_.Query<Latest>([&](pqxx::connection& connection) -> absl::StatusOr<Latest> {
-    pqxx::result result = pqxx::nontransaction(connection).exec(absl::StrCat(
-        "SELECT ", kAuditColumns, " FROM apply_audit_log",
-        successful_only ? " WHERE outcome = 'success'" : "",
-        " ORDER BY started_at DESC, id DESC LIMIT 1"));
-    if (result.empty()) return Latest();
-    return Latest(RowToAudit(result[0]));
-  });
+absl::StatusOr<ApplyStore::LatestApplies> PgApplyStore::LatestAudits() {
+  return pool_.Query<LatestApplies>(
+      [&](pqxx::connection& connection) -> absl::StatusOr<LatestApplies> {
+        // The audit columns, then whether the row is the newest successful one.
+        pqxx::result result = pqxx::nontransaction(connection).exec(absl::StrCat(
+            "(SELECT ", kAuditColumns, ", false FROM apply_audit_log"
+            " ORDER BY started_at DESC, id DESC LIMIT 1)"
+            " UNION ALL (SELECT ", kAuditColumns, ", true FROM apply_audit_log"
+            " WHERE outcome = 'success' ORDER BY started_at DESC, id DESC LIMIT 1)"));
+        LatestApplies latest;
+        for (const pqxx::row& row : result) {
+          const bool successful = row[row.size() - 1].as<bool>();
+          (successful ? latest.successful : latest.any) = RowToAudit(row);
+        }
+        return latest;
+      });
 }
 
 }  // namespace pbx

@@ -12,16 +12,18 @@ class PgApplyStore : public ApplyStore {
 
   absl::StatusOr<std::unique_ptr<ApplyLock>> LockApply(absl::Duration wait) override;
   absl::StatusOr<ApplyAuditEntry> OpenAudit(absl::string_view triggered_by,
-                                            absl::string_view asterisk_host) override;
+                                            absl::string_view asterisk_host,
+                                            absl::string_view request_id) override;
   absl::Status CloseAudit(ApplyAuditEntry& entry) override;
   absl::StatusOr<ApplyAuditEntry> RecordRejectedApply(absl::string_view triggered_by,
                                                       absl::string_view asterisk_host,
+                                                      absl::string_view request_id,
                                                       absl::Duration waited,
                                                       absl::string_view error_detail) override;
   absl::StatusOr<int> RecoverInterruptedApplies() override;
   absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() override;
   absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit) override;
-  absl::StatusOr<std::optional<ApplyAuditEntry>> LatestAudit(bool successful_only) override;
+  absl::StatusOr<LatestApplies> LatestAudits() override;
 
  private:
   PgPool& pool_;

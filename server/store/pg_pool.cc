@@ -70,9 +70,16 @@ bool PgPool::CanAcquire() const {
 absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Acquire() {
   {
     absl::MutexLock lock(&mu_);
-    if (!mu_.AwaitWithTimeout(absl::Condition(this, &PgPool::CanAcquire),
-                              options_.acquire_timeout)) {
-      return absl::UnavailableError("database busy: no free connection");
+    if (!CanAcquire()) {
+      ++acquire_waits_;
+      const absl::Time wait_start = absl::Now();
+      const bool freed = mu_.AwaitWithTimeout(absl::Condition(this, &PgPool::CanAcquire),
+                                              options_.acquire_timeout);
+      acquire_wait_time_ += absl::Now() - wait_start;
+      if (!freed) {
+        ++acquire_timeouts_;
+        return absl::UnavailableError("database busy: no free connection");
+      }
     }
     if (!idle_.empty()) {
       auto connection = std::move(idle_.back());
@@ -87,6 +94,13 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> PgPool::Acquire() {
     --open_;
   }
   return connection;
+}
+
+PgPoolStats PgPool::stats() const {
+  absl::MutexLock lock(&mu_);
+  const int idle = static_cast<int>(idle_.size());
+  return {open_ - idle, idle, options_.size, acquire_waits_, acquire_wait_time_,
+          acquire_timeouts_};
 }
 
 void PgPool::Release(std::unique_ptr<pqxx::connection> connection) {

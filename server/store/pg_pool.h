@@ -2,6 +2,7 @@
 #define PBX_SERVER_STORE_PG_POOL_H_
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -24,6 +25,18 @@ struct PgPoolOptions {
   int statement_timeout_ms = 5000;
   // How long a request waits for a free connection before giving up.
   absl::Duration acquire_timeout = absl::Seconds(5);
+};
+
+// A snapshot of the pool for monitoring.
+struct PgPoolStats {
+  int in_use = 0;  // lent out, or being opened for a request
+  int idle = 0;
+  int max = 0;
+  // Acquisitions that found no free connection and had to wait, how long
+  // they waited in total, and how many gave up after acquire_timeout.
+  int64_t acquire_waits = 0;
+  absl::Duration acquire_wait_time;
+  int64_t acquire_timeouts = 0;
 };
 
 // A small fixed-size pool of libpqxx connections (libpqxx has no locking of its
@@ -65,6 +78,8 @@ class PgPool {
   void MarkSchemaReady() { schema_ready_.store(true); }
   bool schema_ready() const { return schema_ready_.load(); }
 
+  PgPoolStats stats() const;
+
  private:
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Acquire();
   void Release(std::unique_ptr<pqxx::connection> connection);
@@ -75,9 +90,12 @@ class PgPool {
   const std::string conninfo_;
   std::atomic<bool> schema_ready_{false};
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle plus lent out
+  int64_t acquire_waits_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration acquire_wait_time_ ABSL_GUARDED_BY(mu_);
+  int64_t acquire_timeouts_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Appends the portal's connection settings (connect timeout, TCP user timeout,

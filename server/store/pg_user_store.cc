@@ -33,8 +33,11 @@ std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
 }
 
 std::map<std::string, std::string> MetadataFromJson(const std::string& json) {
-  google::protobuf::Struct object;
   std::map<std::string, std::string> metadata;
+  // Most users have none, and protobuf's JSON parser costs microseconds even
+  // for an empty object: half the time of listing 1000 users went here.
+  if (json == "{}") return metadata;
+  google::protobuf::Struct object;
   if (!google::protobuf::util::JsonStringToMessage(json, &object).ok()) {
     return metadata;
   }
@@ -159,6 +162,14 @@ absl::StatusOr<SipCredentials> PgUserStore::GetSipCredentials(absl::string_view 
         return MakeCredentials(std::string(id), result[0][0].as<int>(),
                                result[0][1].as<std::string>());
       });
+}
+
+absl::StatusOr<int> PgUserStore::CountExtensions() {
+  return pool_.Query<int>([](pqxx::connection& connection) -> absl::StatusOr<int> {
+    return pqxx::nontransaction(connection)
+        .exec1("SELECT count(*) FROM extensions")[0]
+        .as<int>();
+  });
 }
 
 }  // namespace pbx

@@ -27,6 +27,9 @@ class UserStore {
   // Deletes the user and frees its extension; NOT_FOUND when absent.
   virtual absl::Status DeleteUser(absl::string_view id) = 0;
   virtual absl::StatusOr<SipCredentials> GetSipCredentials(absl::string_view id) = 0;
+  // How many extensions of the pool are allocated (for monitoring; one count
+  // over at most kExtensionPoolSize rows).
+  virtual absl::StatusOr<int> CountExtensions() = 0;
 };
 
 }  // namespace pbx

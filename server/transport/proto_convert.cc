@@ -50,6 +50,7 @@ void ToProto(const ApplyAuditEntry& entry, v1::ApplyAuditEntry* proto) {
   ToProto(entry.started_at, proto->mutable_started_at());
   if (entry.finished_at) ToProto(*entry.finished_at, proto->mutable_finished_at());
   proto->set_triggered_by(entry.triggered_by);
+  proto->set_request_id(entry.request_id);
   proto->set_outcome(ToProto(entry.outcome));
   proto->set_error_detail(entry.error_detail);
   proto->set_user_count(entry.user_count);

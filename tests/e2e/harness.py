@@ -367,8 +367,11 @@ class Server:
     def __init__(self, db_url: str, log_prefix: str, extra_env: dict | None = None):
         self.grpc_port = free_port()
         self.grpc_addr = f"127.0.0.1:{self.grpc_port}"
+        # Every server gets its own /metrics port: the default (9464) would clash between portals.
+        self.metrics_addr = f"127.0.0.1:{free_port()}"
         env = _clean_env({
             "PBX_GRPC_LISTEN": self.grpc_addr,
+            "PBX_METRICS_LISTEN": self.metrics_addr,
             "PBX_DATABASE_URL": db_url,
             "PBX_DB_POOL_SIZE": "8",
             "PBX_DB_CONNECT_TIMEOUT_S": "2",
@@ -399,6 +402,8 @@ class Portal:
         self.gateway = Gateway(self.server.grpc_addr, log_prefix, gateway_env)
         self.grpc_addr = self.server.grpc_addr
         self.base_url = self.gateway.base_url
+        self.server_metrics_url = f"http://{self.server.metrics_addr}/metrics"
+        self.gateway_metrics_url = f"{self.base_url}/metrics"
         self.client = Client(self.base_url)
 
     # shorthand: portal.call(...) / portal.create_user(...)

@@ -97,8 +97,8 @@ LONG = os.environ.get("PBX_RELIABILITY_LONG", "") not in ("", "0")
 MODE = "long" if LONG else "short"
 OUT_DIR = h.REPO_ROOT / "build" / "reliability"
 
-FAILPOINTS = ("apply.before_upload", "apply.during_upload", "apply.before_renames", "apply.between_renames",
-              "apply.before_reload", "apply.between_reloads", "apply.before_audit_close")
+FAILPOINTS = ("apply.before_upload", "apply.during_upload", "apply.before_renames", "apply.before_reload",
+              "apply.between_reloads", "apply.before_audit_close")
 
 TEMP_RE = re.compile(r"^\.generated_(endpoints|routing)\.conf\.tmp-")
 

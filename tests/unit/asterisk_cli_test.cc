@@ -1,13 +1,19 @@
 // AsteriskCli's handling of what `asterisk -rx` answers. The real Asterisk is
 // exercised end to end (tests/e2e/test_apply_*); here a scripted session plays
-// the answers that are hard to provoke on demand (a reload already running).
+// the answers that are hard to provoke on demand (a reload already running),
+// and a stand-in program those of the live-state reads.
 #include "server/asterisk/asterisk_cli.h"
 
+#include <unistd.h>
+
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/asterisk/local_host.h"
 
 namespace pbx {
 namespace {
@@ -107,19 +113,58 @@ TEST(AsteriskCliReload, GivesUpWhenAsteriskStaysBusy) {
   EXPECT_FALSE(report.pjsip_reloaded);
 }
 
-TEST(AsteriskCliLiveState, ReadsAllFourLists) {
-  ScriptedSession session;
-  session.Script("pjsip list endpoints", {{0, " Endpoint:  1000   Unavailable   0 of inf\n"}});
-  session.Script("pjsip list aors", {{0, "      Aor:  1000      1\n"}});
-  session.Script("pjsip list auths", {{0, "     Auth:  1000-auth/1000\n"}});
-  session.Script("dialplan show synergy-internal",
-                 {{0, "  '1000' =>         1. Dial(PJSIP/1000,25)     [x:1]\n"}});
-  auto live = AsteriskCli(session, "asterisk").ReadLiveState();
+// The live-state reads run as one concurrent script through a real shell; a
+// stand-in for the asterisk binary answers each -rx command.
+class AsteriskCliLiveStateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    directory_ = std::filesystem::temp_directory_path() /
+                 ("pbx-cli-" + std::to_string(getpid()) + "-" +
+                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(directory_);
+    auto session = host_.Open();
+    ASSERT_TRUE(session.ok());
+    session_ = std::move(*session);
+  }
+  void TearDown() override { std::filesystem::remove_all(directory_); }
+
+  // The program to pass to AsteriskCli: a script answering `-rx COMMAND`.
+  std::string FakeAsterisk(const std::string& case_body) {
+    const std::filesystem::path script = directory_ / "asterisk";
+    std::ofstream(script) << "case \"$2\" in\n" << case_body << "esac\n";
+    return "sh " + script.string();
+  }
+
+  std::filesystem::path directory_;
+  LocalAsteriskHost host_{absl::Seconds(10)};
+  std::unique_ptr<AsteriskHostSession> session_;
+};
+
+TEST_F(AsteriskCliLiveStateTest, ReadsAllFourLists) {
+  const std::string program = FakeAsterisk(
+      "'pjsip list endpoints') printf ' Endpoint:  1000   Unavailable   0 of inf\\n"
+      " Endpoint:  1001   Unavailable   0 of inf\\n';;\n"
+      "'pjsip list aors') printf '      Aor:  1000      1\\n';;\n"
+      "'pjsip list auths') printf '     Auth:  1000-auth/1000\\n';;\n"
+      "'dialplan show synergy-internal') "
+      "printf \"  '1000' =>         1. Dial(PJSIP/1000,25)     [x:1]\\n\";;\n");
+  auto live = AsteriskCli(*session_, program).ReadLiveState();
   ASSERT_TRUE(live.ok()) << live.status();
-  EXPECT_THAT(live->endpoints, ElementsAre("1000"));
+  EXPECT_THAT(live->endpoints, ElementsAre("1000", "1001"));
   EXPECT_THAT(live->aors, ElementsAre("1000"));
   EXPECT_THAT(live->auths, ElementsAre("1000-auth"));
   EXPECT_EQ(live->dialplan.at("1000"), "Dial(PJSIP/1000,25)");
+}
+
+TEST_F(AsteriskCliLiveStateTest, ADaemonThatCannotBeReachedIsAnError) {
+  // asterisk -rx exits 1 only when it cannot connect to the daemon.
+  const std::string program = FakeAsterisk(
+      "'pjsip list aors') echo 'Unable to connect to remote asterisk'; exit 1;;\n"
+      "*) echo ok;;\n");
+  auto live = AsteriskCli(*session_, program).ReadLiveState();
+  EXPECT_EQ(live.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(live.status().message(), HasSubstr("pjsip list aors"));
+  EXPECT_THAT(live.status().message(), HasSubstr("could not reach the Asterisk daemon"));
 }
 
 }  // namespace

@@ -92,17 +92,36 @@ TEST_F(ConfigFilesTest, UnknownGroupFailsBeforeTheRenames) {
   absl::Status status = ReplaceFilesAtomically(
       *session_, {{pjsip_, "new pjsip\n"}, {dialplan_, "new dp\n"}}, "no-such-group-pbx", "abc");
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(status.message(), HasSubstr("nothing was replaced"));
   EXPECT_EQ(Read(pjsip_), "old pjsip\n");
   EXPECT_EQ(Read(dialplan_), "old dialplan\n");
   EXPECT_THAT(Listing(root_ / "pjsip"), ::testing::ElementsAre("generated_endpoints.conf"));
   EXPECT_THAT(Listing(root_ / "dialplan"), ::testing::ElementsAre("generated_routing.conf"));
 }
 
-TEST_F(ConfigFilesTest, StaleTemporariesAreRemoved) {
+// A rename that fails after an earlier one succeeded says which file is
+// already new; each file is still wholly old or wholly new.
+TEST_F(ConfigFilesTest, AFailedSecondRenameNamesWhatIsAlreadyReplaced) {
+  fs::remove(dialplan_);
+  fs::create_directories(fs::path(dialplan_) / "in-the-way");
+  absl::Status status = ReplaceFilesAtomically(
+      *session_, {{pjsip_, "new pjsip\n"}, {dialplan_, "new dp\n"}}, "", "abc");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(status.message(), HasSubstr("cannot rename the new " + dialplan_));
+  EXPECT_THAT(status.message(), HasSubstr("already replaced: " + pjsip_));
+  EXPECT_EQ(Read(pjsip_), "new pjsip\n");
+  EXPECT_TRUE(fs::is_directory(fs::path(dialplan_) / "in-the-way"));
+  EXPECT_THAT(Listing(root_ / "dialplan"), ::testing::ElementsAre("generated_routing.conf"));
+}
+
+TEST_F(ConfigFilesTest, AReplacementSweepsTemporariesOfKilledApplies) {
   Write(TemporaryPathFor(pjsip_, "dead1"), "half");
   Write(TemporaryPathFor(dialplan_, "dead2"), "half");
   Write(root_ / "pjsip" / "other.conf", "not ours");
-  ASSERT_TRUE(RemoveStaleTemporaries(*session_, {pjsip_, dialplan_}).ok());
+  ASSERT_TRUE(ReplaceFilesAtomically(*session_, {{pjsip_, "new pjsip\n"}, {dialplan_, "new dp\n"}},
+                                     "", "live")
+                  .ok());
+  EXPECT_EQ(Read(pjsip_), "new pjsip\n");
   EXPECT_THAT(Listing(root_ / "pjsip"),
               ::testing::ElementsAre("generated_endpoints.conf", "other.conf"));
   EXPECT_THAT(Listing(root_ / "dialplan"), ::testing::ElementsAre("generated_routing.conf"));

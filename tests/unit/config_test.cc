@@ -38,12 +38,36 @@ TEST(LoadServerConfig, ReadsOverrides) {
   EXPECT_EQ(config->database.statement_timeout_ms, 1500);
 }
 
+TEST(LoadServerConfig, AsteriskSessionReuse) {
+  auto defaults = LoadServerConfig(FakeEnv({}));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->asterisk_session_idle, absl::Minutes(5));
+  auto off = LoadServerConfig(FakeEnv({{"PBX_ASTERISK_SESSION_IDLE_S", "0"}}));
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off->asterisk_session_idle, absl::ZeroDuration());
+  auto bad = LoadServerConfig(FakeEnv({{"PBX_ASTERISK_SESSION_IDLE_S", "-1"}}));
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("PBX_ASTERISK_SESSION_IDLE_S"));
+}
+
 TEST(LoadServerConfig, NamesEveryMalformedVariable) {
   auto config = LoadServerConfig(
       FakeEnv({{"PBX_DB_POOL_SIZE", "many"}, {"PBX_DB_CONNECT_TIMEOUT_S", "0"}}));
   ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(config.status().message(), ::testing::HasSubstr("PBX_DB_POOL_SIZE"));
   EXPECT_THAT(config.status().message(), ::testing::HasSubstr("PBX_DB_CONNECT_TIMEOUT_S"));
+}
+
+TEST(LoadServerConfig, MetricsListenDefaultsToLoopbackAndCanBeTurnedOff) {
+  EXPECT_EQ(LoadServerConfig(FakeEnv({}))->metrics_listen, "127.0.0.1:9464");
+  EXPECT_EQ(LoadServerConfig(FakeEnv({{"PBX_METRICS_LISTEN", "0.0.0.0:9100"}}))->metrics_listen,
+            "0.0.0.0:9100");
+  EXPECT_EQ(LoadServerConfig(FakeEnv({{"PBX_METRICS_LISTEN", ""}}))->metrics_listen, "");
+  EXPECT_EQ(LoadServerConfig(FakeEnv({{"PBX_METRICS_LISTEN", "off"}}))->metrics_listen, "");
+  for (const char* bad : {"9464", ":9464", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:70000"}) {
+    auto config = LoadServerConfig(FakeEnv({{"PBX_METRICS_LISTEN", bad}}));
+    ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(config.status().message(), ::testing::HasSubstr("PBX_METRICS_LISTEN")) << bad;
+  }
 }
 
 TEST(WithConnectionDefaults, AddsTimeoutsWithoutOverridingTheOperator) {

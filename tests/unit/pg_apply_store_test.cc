@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include <pqxx/pqxx>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/core/sip_secret.h"
@@ -35,8 +37,9 @@ class PgApplyStoreTest : public ::testing::Test {
 };
 
 TEST_F(PgApplyStoreTest, AuditRowRoundTrips) {
-  auto opened = store_->OpenAudit("alice", "ssh://root@127.0.0.1:2222");
+  auto opened = store_->OpenAudit("alice", "ssh://root@127.0.0.1:2222", "req-42");
   ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->request_id, "req-42");
   EXPECT_EQ(opened->outcome, ApplyOutcome::kRunning);
   EXPECT_FALSE(opened->finished_at.has_value());
   ApplyAuditEntry entry = *opened;
@@ -58,6 +61,7 @@ TEST_F(PgApplyStoreTest, AuditRowRoundTrips) {
   const ApplyAuditEntry& read = (*listed)[0];
   EXPECT_EQ(read.id, entry.id);
   EXPECT_EQ(read.triggered_by, "alice");
+  EXPECT_EQ(read.request_id, "req-42");
   EXPECT_EQ(read.asterisk_host, "ssh://root@127.0.0.1:2222");
   EXPECT_EQ(read.outcome, ApplyOutcome::kSuccess);
   EXPECT_EQ(read.user_count, 3);
@@ -73,11 +77,79 @@ TEST_F(PgApplyStoreTest, AuditRowRoundTrips) {
   EXPECT_EQ(read.phases[1].duration_us, 2500);
 }
 
+TEST_F(PgApplyStoreTest, RejectedApplyKeepsItsRequestId) {
+  auto rejected = store_->RecordRejectedApply("carol", "local", "req-rejected",
+                                              absl::Milliseconds(300), "another Apply ran");
+  ASSERT_TRUE(rejected.ok()) << rejected.status();
+  EXPECT_EQ(rejected->request_id, "req-rejected");
+  auto latest = store_->LatestAudits();
+  ASSERT_TRUE(latest.ok() && latest->any.has_value());
+  EXPECT_EQ(latest->any->request_id, "req-rejected");
+  EXPECT_FALSE(latest->successful.has_value());
+}
+
+TEST_F(PgApplyStoreTest, MissingRequestIdIsNullInTheTable) {
+  auto opened = store_->OpenAudit("dave", "local", "");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->request_id, "");
+  pqxx::connection connection(database_->url());
+  EXPECT_TRUE(pqxx::nontransaction(connection)
+                  .exec_params1("SELECT request_id IS NULL FROM apply_audit_log WHERE id = $1",
+                                opened->id)[0]
+                  .as<bool>());
+}
+
+// What SQL readers of the table see: proto field names, int64 as strings.
+TEST_F(PgApplyStoreTest, ListsAreStoredAsProtoJsonWithFieldNames) {
+  auto entry = store_->OpenAudit("erin", "local", "");
+  ASSERT_TRUE(entry.ok());
+  entry->outcome = ApplyOutcome::kSuccess;
+  entry->files = {{"/etc/a.conf", "aa", 1234}};
+  entry->phases = {{"read", 0}};
+  ASSERT_TRUE(store_->CloseAudit(*entry).ok());
+  pqxx::connection connection(database_->url());
+  pqxx::row row = pqxx::nontransaction(connection).exec_params1(
+      "SELECT files->0->>'size_bytes', phases->0->>'name', phases->0->>'duration_us'"
+      " FROM apply_audit_log WHERE id = $1",
+      entry->id);
+  EXPECT_EQ(row[0].as<std::string>(), "1234");
+  EXPECT_EQ(row[1].as<std::string>(), "read");
+  EXPECT_EQ(row[2].as<std::string>(), "0");
+}
+
+// Rows closed before the lists were written as proto JSON carry int64 values
+// as JSON numbers; they must read exactly as before.
+TEST_F(PgApplyStoreTest, RowsInTheOldJsonFormatStillRead) {
+  pqxx::connection connection(database_->url());
+  pqxx::nontransaction(connection).exec(
+      "INSERT INTO apply_audit_log (finished_at, triggered_by, asterisk_host, outcome, files,"
+      " phases, duration_ms) VALUES (now(), 'old', 'local', 'success',"
+      " '[{\"path\": \"/etc/a.conf\", \"sha256\": \"bb\", \"size_bytes\": 1234},"
+      "   {\"path\": \"/etc/b.conf\", \"sha256\": \"cc\", \"size_bytes\": 5}]',"
+      " '[{\"name\": \"read\", \"duration_us\": 150},"
+      "   {\"name\": \"upload\", \"duration_us\": 9007199254740993}]', 7)");
+  auto listed = store_->ListAudit(1);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  const ApplyAuditEntry& read = (*listed)[0];
+  EXPECT_EQ(read.request_id, "");
+  ASSERT_EQ(read.files.size(), 2u);
+  EXPECT_EQ(read.files[0].path, "/etc/a.conf");
+  EXPECT_EQ(read.files[0].sha256, "bb");
+  EXPECT_EQ(read.files[0].size_bytes, 1234);
+  EXPECT_EQ(read.files[1].size_bytes, 5);
+  ASSERT_EQ(read.phases.size(), 2u);
+  EXPECT_EQ(read.phases[0].name, "read");
+  EXPECT_EQ(read.phases[0].duration_us, 150);
+  EXPECT_EQ(read.phases[1].name, "upload");
+  EXPECT_GT(read.phases[1].duration_us, 9007199254740000);
+}
+
 TEST_F(PgApplyStoreTest, LatestAndListAreNewestFirst) {
   std::vector<int64_t> ids;
   for (ApplyOutcome outcome :
        {ApplyOutcome::kSuccess, ApplyOutcome::kFailure, ApplyOutcome::kFailure}) {
-    auto entry = store_->OpenAudit("bob", "local");
+    auto entry = store_->OpenAudit("bob", "local", "");
     ASSERT_TRUE(entry.ok());
     entry->outcome = outcome;
     ASSERT_TRUE(store_->CloseAudit(*entry).ok());
@@ -88,8 +160,12 @@ TEST_F(PgApplyStoreTest, LatestAndListAreNewestFirst) {
   ASSERT_EQ(two->size(), 2u);
   EXPECT_EQ((*two)[0].id, ids[2]);
   EXPECT_EQ((*two)[1].id, ids[1]);
-  EXPECT_EQ((*store_->LatestAudit(false))->id, ids[2]);
-  EXPECT_EQ((*store_->LatestAudit(true))->id, ids[0]);
+  auto latest = store_->LatestAudits();
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(latest->any->id, ids[2]);
+  EXPECT_EQ(latest->any->outcome, ApplyOutcome::kFailure);
+  EXPECT_EQ(latest->successful->id, ids[0]);
+  EXPECT_EQ(latest->successful->outcome, ApplyOutcome::kSuccess);
 }
 
 TEST_F(PgApplyStoreTest, OneApplyLockAtATime) {
@@ -110,7 +186,7 @@ TEST_F(PgApplyStoreTest, OneApplyLockAtATime) {
 }
 
 TEST_F(PgApplyStoreTest, StaleRunningRowsBecomeInterrupted) {
-  auto stale = store_->OpenAudit("crashed", "local");
+  auto stale = store_->OpenAudit("crashed", "local", "");
   ASSERT_TRUE(stale.ok());
   {
     // While an Apply holds the lock its 'running' row is not touched.
@@ -119,11 +195,11 @@ TEST_F(PgApplyStoreTest, StaleRunningRowsBecomeInterrupted) {
     EXPECT_EQ(*store_->RecoverInterruptedApplies(), 0);
   }
   EXPECT_EQ(*store_->RecoverInterruptedApplies(), 1);
-  auto latest = store_->LatestAudit(false);
-  ASSERT_TRUE(latest.ok() && latest->has_value());
-  EXPECT_EQ((*latest)->outcome, ApplyOutcome::kInterrupted);
-  EXPECT_TRUE((*latest)->finished_at.has_value());
-  EXPECT_THAT((*latest)->error_detail, ::testing::HasSubstr("stopped before"));
+  auto latest = store_->LatestAudits();
+  ASSERT_TRUE(latest.ok() && latest->any.has_value());
+  EXPECT_EQ(latest->any->outcome, ApplyOutcome::kInterrupted);
+  EXPECT_TRUE(latest->any->finished_at.has_value());
+  EXPECT_THAT(latest->any->error_detail, ::testing::HasSubstr("stopped before"));
 }
 
 TEST_F(PgApplyStoreTest, ProvisioningIsSortedByNumber) {

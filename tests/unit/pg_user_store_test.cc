@@ -162,6 +162,25 @@ TEST_F(PgUserStoreTest, StoresAndReadsBackEveryField) {
   EXPECT_EQ(credentials->username, "1000");
 }
 
+// Metadata goes through jsonb and back; values that need JSON escaping, and
+// the shortcut for users without metadata, must round-trip unchanged.
+TEST_F(PgUserStoreTest, MetadataRoundTripsThroughJsonb) {
+  const std::map<std::string, std::string> metadata = {
+      {"braces", "{a,b}"}, {"comma, key", "x,y"}, {"empty", ""}, {"null", "NULL"},
+      {"quote", "say \"hi\""}, {"slash", "a\\b"}, {"space", " padded "}, {"ünï", "çødé ✓"}};
+  auto created = store_->CreateUser({"Array Quoting", "quoting@example.com", metadata},
+                                    GenerateSipSecret());
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->user.metadata, metadata);
+  auto listed = store_->ListUsers();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().metadata, metadata);
+  auto none = store_->CreateUser({"No Metadata", "none@example.com", {}}, GenerateSipSecret());
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->user.metadata.empty());
+}
+
 TEST_F(PgUserStoreTest, UnknownIdsAreNotFound) {
   const std::string unknown = "123e4567-e89b-12d3-a456-426614174000";
   EXPECT_EQ(store_->GetUser(unknown).status().code(), absl::StatusCode::kNotFound);
@@ -196,6 +215,18 @@ TEST_F(PgUserStoreTest, UnreachableDatabaseIsUnavailable) {
   EXPECT_EQ(users.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(users.status().message(), ::testing::Not(HasSubstr("127.0.0.1")));
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+}
+
+TEST_F(PgUserStoreTest, CountsAllocatedExtensions) {
+  EXPECT_EQ(*store_->CountExtensions(), 0);
+  auto first = Create("count1");
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(Create("count2").ok());
+  EXPECT_EQ(*store_->CountExtensions(), 2);
+  ASSERT_TRUE(store_->DeleteUser(first->user.id).ok());
+  EXPECT_EQ(*store_->CountExtensions(), 1);
+  Fill(1100, 1199);
+  EXPECT_EQ(*store_->CountExtensions(), 101);
 }
 
 TEST_F(PgUserStoreTest, RequestsWaitForTheSchema) {

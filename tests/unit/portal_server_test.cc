@@ -183,5 +183,25 @@ TEST(PortalServerWithoutDatabase, StartsAndAnswersUnavailableFast) {
   (*portal)->Shutdown(absl::Seconds(1));
 }
 
+TEST(PortalServerWithoutDatabase, ServesMetricsOnlyWhenAskedAndRefusesATakenAddress) {
+  ServerConfig config;
+  config.grpc_listen = "127.0.0.1:0";
+  config.database.database_url = "postgresql://postgres@127.0.0.1:1/none";
+  config.database.connect_timeout_seconds = 1;
+  auto without = PortalServer::Start(config);
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_EQ((*without)->metrics_port(), 0);
+
+  config.metrics_listen = "127.0.0.1:0";
+  auto with = PortalServer::Start(config);
+  ASSERT_TRUE(with.ok()) << with.status();
+  ASSERT_GT((*with)->metrics_port(), 0);
+
+  config.metrics_listen = "127.0.0.1:" + std::to_string((*with)->metrics_port());
+  auto clash = PortalServer::Start(config);
+  EXPECT_EQ(clash.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(clash.status().message(), ::testing::HasSubstr(config.metrics_listen));
+}
+
 }  // namespace
 }  // namespace pbx

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// AccessLog writes one JSON line per request. Bodies are never logged: they
-// carry SIP passwords and personal data.
+// AccessLog writes one JSON line per request, with the id RequestID gave it
+// (so it sits inside RequestID). Bodies are never logged: they carry SIP
+// passwords and personal data.
 func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -20,6 +21,7 @@ func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
 			slog.Int64("bytes", rec.bytes),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("remote", r.RemoteAddr),
+			slog.String("request_id", RequestIDFrom(r.Context())),
 		)
 	})
 }

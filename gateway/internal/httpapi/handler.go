@@ -21,15 +21,18 @@ type Config struct {
 }
 
 // New builds the complete HTTP handler: generated REST routes, /healthz,
-// /openapi.json, body limit and access log.
+// /openapi.json, request id, body limit, access log and /metrics.
 func New(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, error) {
+	metrics := NewMetrics()
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, Marshaler()),
 		runtime.WithErrorHandler(ErrorHandler),
 		runtime.WithIncomingHeaderMatcher(IncomingHeaders),
+		runtime.WithMetadata(RequestIDMetadata),
 		runtime.WithRoutingErrorHandler(RoutingErrorHandler),
 		runtime.WithForwardResponseOption(CreatedStatus),
 		runtime.WithHealthzEndpoint(grpc_health_v1.NewHealthClient(conn)),
+		runtime.WithMiddlewares(metrics.Route),
 	)
 	if err := pbxv1.RegisterUserServiceHandler(ctx, mux, conn); err != nil {
 		return nil, fmt.Errorf("register UserService: %w", err)
@@ -40,5 +43,6 @@ func New(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, 
 	if err := mux.HandlePath(http.MethodGet, "/openapi.json", openapi.Serve); err != nil {
 		return nil, fmt.Errorf("register /openapi.json: %w", err)
 	}
-	return AccessLog(cfg.Log, LimitBody(mux, cfg.MaxBodyBytes)), nil
+	api := RequestID(AccessLog(cfg.Log, LimitBody(mux, cfg.MaxBodyBytes)))
+	return metrics.WithEndpoint(metrics.Instrument(api)), nil
 }

@@ -1,0 +1,41 @@
+#ifndef PBX_SERVER_ASTERISK_REUSING_HOST_H_
+#define PBX_SERVER_ASTERISK_REUSING_HOST_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "server/asterisk/asterisk_host.h"
+
+namespace pbx {
+
+// Keeps the session of one Apply open for the next. Opening an SSH session
+// (TCP, key exchange, host key check, public-key auth, SFTP start) costs more
+// than everything else an Apply sends to the host except the reload itself.
+//
+// A kept session is handed out again only if it is younger than `idle_limit`
+// and still answers a no-op command; otherwise it is closed and a fresh one is
+// opened, so a host that restarted or a connection that was cut costs one
+// extra round trip, never a failed Apply. A session on which any operation
+// reported UNAVAILABLE (lost connection, command timeout) is never kept.
+// `idle_limit` zero turns reuse off.
+class ReusingAsteriskHost : public AsteriskHost {
+ public:
+  ReusingAsteriskHost(std::unique_ptr<AsteriskHost> inner, absl::Duration idle_limit);
+  ~ReusingAsteriskHost() override;
+
+  absl::StatusOr<std::unique_ptr<AsteriskHostSession>> Open() override;
+  std::string Describe() const override { return inner_->Describe(); }
+
+  // Shared with the sessions handed out, which may outlive this host.
+  struct Shelf;
+
+ private:
+  const std::unique_ptr<AsteriskHost> inner_;
+  const absl::Duration idle_limit_;
+  const std::shared_ptr<Shelf> shelf_;
+};
+
+}  // namespace pbx
+
+#endif  // PBX_SERVER_ASTERISK_REUSING_HOST_H_

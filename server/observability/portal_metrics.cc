@@ -1,0 +1,82 @@
+#include "server/observability/portal_metrics.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace pbx {
+namespace {
+
+// From a cache hit (well under a millisecond) to the gateway's patience.
+const prometheus::Histogram::BucketBoundaries kRpcBuckets = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+// A whole Apply: SSH, two uploads and two reloads take seconds; waiting for
+// another Apply's lock can take up to PBX_APPLY_LOCK_TIMEOUT_S (120 s).
+const prometheus::Histogram::BucketBoundaries kApplyBuckets = {
+    0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
+// One phase: rendering takes microseconds, a reload can take tens of seconds.
+const prometheus::Histogram::BucketBoundaries kPhaseBuckets = {
+    0.0001, 0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+// "/pbx.v1.UserService/CreateUser" -> {"pbx.v1.UserService", "CreateUser"}.
+std::pair<std::string, std::string> SplitMethod(absl::string_view full_method) {
+  full_method = absl::StripPrefix(full_method, "/");
+  std::pair<std::string, std::string> parts =
+      absl::StrSplit(full_method, absl::MaxSplits('/', 1));
+  if (parts.second.empty()) return {"unknown", std::string(full_method)};
+  return parts;
+}
+
+}  // namespace
+
+PortalMetrics::PortalMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      rpcs_handled_(prometheus::BuildCounter()
+                        .Name("pbx_grpc_server_handled_total")
+                        .Help("gRPC calls completed, by method and status code")
+                        .Register(*registry_)),
+      rpc_seconds_(prometheus::BuildHistogram()
+                       .Name("pbx_grpc_server_handling_seconds")
+                       .Help("Time from receiving a gRPC call to sending its status")
+                       .Register(*registry_)),
+      applies_(prometheus::BuildCounter()
+                   .Name("pbx_apply_total")
+                   .Help("Applies that ran (not those refused for the Apply lock), by outcome")
+                   .Register(*registry_)),
+      apply_seconds_(prometheus::BuildHistogram()
+                         .Name("pbx_apply_duration_seconds")
+                         .Help("Duration of an Apply as audited, by outcome")
+                         .Register(*registry_)),
+      apply_phase_seconds_(prometheus::BuildHistogram()
+                               .Name("pbx_apply_phase_duration_seconds")
+                               .Help("Duration of each Apply phase (read, render, connect, "
+                                     "upload, rename, reload, verify, audit), by outcome")
+                               .Register(*registry_)) {}
+
+void PortalMetrics::RecordRpc(absl::string_view full_method, absl::StatusCode code,
+                              absl::Duration latency) {
+  auto [service, method] = SplitMethod(full_method);
+  // Family::Add returns the existing child when the labels are known.
+  rpcs_handled_
+      .Add({{"grpc_service", service},
+            {"grpc_method", method},
+            {"grpc_code", absl::StatusCodeToString(code)}})
+      .Increment();
+  rpc_seconds_.Add({{"grpc_service", service}, {"grpc_method", method}}, kRpcBuckets)
+      .Observe(absl::ToDoubleSeconds(latency));
+}
+
+void PortalMetrics::RecordApply(const ApplyAuditEntry& entry) {
+  const std::string outcome(ApplyOutcomeName(entry.outcome));
+  applies_.Add({{"outcome", outcome}}).Increment();
+  apply_seconds_.Add({{"outcome", outcome}}, kApplyBuckets)
+      .Observe(static_cast<double>(entry.duration_ms) / 1e3);
+  for (const ApplyPhase& phase : entry.phases) {
+    apply_phase_seconds_.Add({{"phase", phase.name}, {"outcome", outcome}}, kPhaseBuckets)
+        .Observe(static_cast<double>(phase.duration_us) / 1e6);
+  }
+}
+
+}  // namespace pbx

@@ -1,0 +1,149 @@
+"""tests/bench cannot rot.
+
+- The smoke test: `tests/bench --quick` on the suite's PostgreSQL and Asterisk lab must produce every section of the
+  report with sane figures (nothing here asserts on speed: the targets are the benchmark's business). It runs the
+  real command (load generator, reload floor, sipp, the server and gateway it starts) with --use-test-env, holding
+  the `lab` fixture's lock so no other test applies to the lab meanwhile. About 10 s.
+- Its verdicts: the target arithmetic at the limits, the floor-statement comparison, the sipp injection file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import harness as h
+
+sys.path.insert(0, str(h.REPO_ROOT / "tests" / "perf"))
+import report  # noqa: E402
+import steps  # noqa: E402
+from steps import QUICK  # noqa: E402  (the sizes --quick requests)
+
+
+def run_quick_bench(pg, lab, out_dir) -> dict:
+    env = dict(os.environ)
+    env.update({"PBX_TEST_PG_HOST": pg.host, "PBX_TEST_PG_PORT": str(pg.port), "PBX_TEST_PG_USER": pg.user,
+                "PBX_SERVER_BIN": str(h.SERVER_BIN), "PBX_GATEWAY_BIN": str(h.GATEWAY_BIN)})
+    r = subprocess.run([str(h.REPO_ROOT / "tests" / "bench"), "--quick", "--use-test-env", "--out", str(out_dir)],
+                       cwd=str(h.REPO_ROOT), env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"tests/bench --quick exited {r.returncode}:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    assert "Targets" in r.stdout and "Create user" in r.stdout, f"no table printed:\n{r.stdout[-2000:]}"
+    return json.loads((out_dir / "benchmarks.json").read_text())
+
+
+def assert_latencies(s: dict, count: int, what: str):
+    assert s["count"] == count and s["errors"] == 0, f"{what}: {s}"
+    assert 0 < s["p50_ms"] <= s["p90_ms"] <= s["p99_ms"] <= s["max_ms"], f"{what}: {s}"
+    assert s["throughput_per_s"] > 0, f"{what}: {s}"
+
+
+def test_quick_bench_reports_every_section(pg, lab, tmp_path):
+    results = run_quick_bench(pg, lab, tmp_path)
+    assert set(results) >= {"meta", "create", "statements", "reads", "apply", "readiness", "memory", "targets"}
+
+    creates = {(s["path"], s["concurrency"]): s for s in results["create"]}
+    assert set(creates) == {(p, c) for p in ("postgres", "grpc", "rest") for c in QUICK.create_clients}
+    for key, s in creates.items():
+        assert_latencies(s, QUICK.create_samples, f"create {key}")
+
+    reads = {(s["operation"], s["path"], s["concurrency"]): s for s in results["reads"]}
+    expected = ([("list", p, 1, QUICK.list_samples) for p in ("grpc", "rest")]
+                + [("get", p, c, QUICK.get_samples) for p in ("grpc", "rest") for c in QUICK.get_clients]
+                + [("delete", p, c, QUICK.delete_samples) for p in ("grpc", "rest") for c in QUICK.delete_clients])
+    assert set(reads) == {e[:3] for e in expected}
+    for op, path, clients, count in expected:
+        assert_latencies(reads[(op, path, clients)], count, f"{op} {path} {clients}")
+
+    assert [a["users"] for a in results["apply"]] == list(QUICK.apply_sizes)
+    for a in results["apply"]:
+        assert len(a["runs"]) == QUICK.apply_runs, a
+        for run in a["runs"]:
+            assert run["user_count"] == a["users"] and run["wall_ms"] > 0, run
+            assert run["phases"] and all(p["duration_us"] >= 0 for p in run["phases"]), run
+        assert a["phases"] and a["wall_median_ms"] > 0, a
+        for kind in ("cold_ms", "warm_ms"):
+            floor = a["floor"][kind]
+            assert len(floor["all"]) == QUICK.floor_runs and 0 < floor["min"] <= floor["median"] <= floor["max"], a
+        assert a["ratio_to_cold_floor"] > 0 and a["ratio_to_warm_floor"] > 0, a
+
+    ready = results["readiness"]
+    assert ready["phones"] == QUICK.phones, ready
+    assert ready["after_apply"]["exit"] == 0 and ready["after_apply"]["successful"] == QUICK.phones, ready
+    assert ready["contacts_after_apply"] == QUICK.phones, ready
+    assert ready["sipp_alone"]["successful"] == QUICK.phones and ready["ready_ms"] > 0, ready
+
+    for process in ("server", "gateway"):
+        mem = results["memory"][process]
+        assert mem["peak_kb"] >= mem["rss_kb"] > 0, results["memory"]
+
+    assert len(results["targets"]) == 2 * len(QUICK.create_clients) + 4, results["targets"]
+    assert all(isinstance(t["met"], bool) and t["figure"] for t in results["targets"]), results["targets"]
+
+    markdown = (tmp_path / "benchmarks.md").read_text()
+    for heading in ("## Targets", "## Create user", "## Apply phases", "## Readiness", "## Memory"):
+        assert heading in markdown, f"{heading!r} missing from benchmarks.md"
+
+
+# --------------------------------------------------------------------------- verdicts (no services)
+
+def synthetic_results(*, rest=1.5, grpc=1.0, pg=0.5, list_ms=9.99, apply_ms=130.0, floor_ms=100.0,
+                      ready_ms=2000.0, registered=1000, contacts=1000, server_kb=48828) -> dict:
+    def lat(path, p50):
+        return {"path": path, "concurrency": 1, "p50_ms": p50, "p99_ms": p50}
+    return {
+        "create": [lat("postgres", pg), lat("grpc", grpc), lat("rest", rest)],
+        "reads": [{"operation": "list", "path": p, "users": 1000, "p50_ms": list_ms, "p99_ms": list_ms}
+                  for p in ("grpc", "rest")],
+        "apply": [{"users": 1000, "wall_median_ms": apply_ms, "ratio_to_cold_floor": apply_ms / floor_ms,
+                   "ratio_to_warm_floor": apply_ms / floor_ms,
+                   "floor": {"cold_ms": {"median": floor_ms}, "warm_ms": {"median": floor_ms}}}],
+        "readiness": {"phones": 1000, "ready_ms": ready_ms, "after_apply": {"successful": registered},
+                      "contacts_after_apply": contacts, "sipp_alone": {"ms": 500.0}},
+        "memory": {"server": {"peak_kb": server_kb}, "gateway": {"peak_kb": 1000}},
+    }
+
+
+def verdicts(results) -> list[bool]:
+    return [t["met"] for t in report.evaluate_targets(results)]
+
+
+def test_targets_are_met_exactly_at_their_limits():
+    # REST 1.5x gRPC and 3x Postgres, list 9.99 ms, Apply 1.3x the floor, 2 s, 48828 kB = 49.99 MB
+    assert verdicts(synthetic_results()) == [True] * 6
+
+
+def test_targets_are_missed_just_past_their_limits():
+    assert verdicts(synthetic_results(rest=1.51, pg=0.6)) == [False, True, True, True, True, True]
+    assert verdicts(synthetic_results(rest=1.51, grpc=1.01, pg=0.5)) == [True, False, True, True, True, True]
+    assert verdicts(synthetic_results(list_ms=10.0)) == [True, True, False, True, True, True]
+    assert verdicts(synthetic_results(apply_ms=130.1)) == [True, True, True, False, True, True]
+    assert verdicts(synthetic_results(ready_ms=2000.1)) == [True, True, True, True, False, True]
+    assert verdicts(synthetic_results(server_kb=48829)) == [True, True, True, True, True, False]
+
+
+def test_readiness_is_missed_when_a_phone_did_not_register_however_fast():
+    assert verdicts(synthetic_results(ready_ms=10, registered=999))[4] is False
+    assert verdicts(synthetic_results(ready_ms=10, contacts=999))[4] is False
+
+
+def test_floor_statements_must_all_have_run_through_the_server():
+    def stmts(*names):
+        return {n: {"query": n, "calls": 100} for n in names}
+    same = steps.StatementCheck.compare(stmts("BEGIN", "INSERT", "COMMIT"),
+                                        stmts("BEGIN", "INSERT", "COMMIT", "SELECT count"), 100)
+    assert same["same"] and [x["query"] for x in same["server_only"]] == ["SELECT count"], same
+    differs = steps.StatementCheck.compare(stmts("BEGIN", "INSERT v2", "COMMIT"), stmts("BEGIN", "INSERT", "COMMIT"),
+                                           100)
+    assert not differs["same"] and [x["query"] for x in differs["floor_only"]] == ["INSERT v2"], differs
+    assert not steps.StatementCheck.compare({}, stmts("BEGIN"), 100)["same"], "an empty floor proves nothing"
+
+
+def test_injection_file_hex_encodes_every_password(tmp_path):
+    path = tmp_path / "phones.csv"
+    steps.write_injection_file(path, [(1000, "0xhsUNBDoCBkAOpcVWAxxFMK"), (1001, "abc")])
+    assert path.read_text().splitlines() == [
+        "SEQUENTIAL",
+        "1000;[authentication username=1000 password=0x" + b"0xhsUNBDoCBkAOpcVWAxxFMK".hex() + "]",
+        "1001;[authentication username=1001 password=0x616263]"]

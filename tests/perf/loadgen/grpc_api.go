@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	pbxv1 "github.com/synergycall/pbx-portal/gateway/gen/pbx/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// requestTimeout bounds every request, so a stuck one counts as an error
+// instead of hanging the run.
+const requestTimeout = 30 * time.Second
+
+// grpcAPI calls the server directly over one shared connection, as another
+// service would.
+type grpcAPI struct {
+	conn  *grpc.ClientConn
+	users pbxv1.UserServiceClient
+}
+
+func dialGRPC(target string) (*grpcAPI, error) {
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	return &grpcAPI{conn: conn, users: pbxv1.NewUserServiceClient(conn)}, nil
+}
+
+func (g *grpcAPI) close() { _ = g.conn.Close() }
+
+func (g *grpcAPI) create(ctx context.Context, _ int, name, email string) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	_, err := g.users.CreateUser(ctx, &pbxv1.CreateUserRequest{Name: name, Email: email})
+	return err
+}
+
+func (g *grpcAPI) list(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	_, err := g.users.ListUsers(ctx, &pbxv1.ListUsersRequest{})
+	return err
+}
+
+func (g *grpcAPI) get(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	_, err := g.users.GetUser(ctx, &pbxv1.GetUserRequest{Id: id})
+	return err
+}
+
+func (g *grpcAPI) delete(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	_, err := g.users.DeleteUser(ctx, &pbxv1.DeleteUserRequest{Id: id})
+	return err
+}

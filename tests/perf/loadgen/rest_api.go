@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// restAPI calls the gateway over HTTP/1.1 keep-alive connections (one per
+// worker at most), reading every response body to the end but not decoding it.
+type restAPI struct {
+	base   string
+	client *http.Client
+}
+
+func newRESTAPI(base string, workers int) *restAPI {
+	transport := &http.Transport{
+		MaxIdleConns:        workers,
+		MaxIdleConnsPerHost: workers,
+		MaxConnsPerHost:     workers,
+		DisableCompression:  true,
+	}
+	return &restAPI{base: strings.TrimRight(base, "/"), client: &http.Client{Transport: transport, Timeout: requestTimeout}}
+}
+
+func (r *restAPI) close() { r.client.CloseIdleConnections() }
+
+// call issues one request and fails unless the status is `want`.
+func (r *restAPI) call(ctx context.Context, method, path string, body []byte, want int) error {
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.base+path, reader)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	// Read it all: the connection is reused only after the body is drained.
+	payload, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: HTTP %d (want %d): %.200s", method, path, resp.StatusCode, want, payload)
+	}
+	return nil
+}
+
+func (r *restAPI) create(ctx context.Context, _ int, name, email string) error {
+	body, err := json.Marshal(map[string]string{"name": name, "email": email})
+	if err != nil {
+		return err
+	}
+	return r.call(ctx, http.MethodPost, "/users", body, http.StatusCreated)
+}
+
+func (r *restAPI) list(ctx context.Context) error {
+	return r.call(ctx, http.MethodGet, "/users", nil, http.StatusOK)
+}
+
+func (r *restAPI) get(ctx context.Context, id string) error {
+	return r.call(ctx, http.MethodGet, "/users/"+id, nil, http.StatusOK)
+}
+
+func (r *restAPI) delete(ctx context.Context, id string) error {
+	return r.call(ctx, http.MethodDelete, "/users/"+id, nil, http.StatusOK)
+}

@@ -1,0 +1,407 @@
+"""The measurements of tests/bench, one function per section of the report.
+
+Each takes the running Stack and the Plan and returns plain dicts (they go into benchmarks.json as they are).
+Everything talks to loopback only: the portal, its PostgreSQL and the Asterisk lab.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import harness as h
+import lab as lab_mod
+
+PERF_DIR = Path(__file__).resolve().parent
+REGISTER_SCENARIO = PERF_DIR / "register_many.xml"
+
+# Phases Apply reports, in the order they run; any other name the server reports is shown after these.
+KNOWN_PHASES = ("read", "render", "connect", "upload", "rename", "reload", "verify", "audit")
+
+# sipp for the readiness figure: up to SIPP_RATE new REGISTER transactions a second, at most SIPP_LIMIT at
+# once. Tried on the lab (1000 phones): -l 20..50 all took 0.43-0.52 s with sipp itself using ~0.04 s of CPU
+# (Asterisk is the bottleneck); -l 100 and above gave sporadic runs twice as long.
+SIPP_RATE = 5000
+SIPP_LIMIT = 50
+
+
+class BenchError(RuntimeError):
+    """A measurement could not be taken (what failed and where its logs are)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    create_clients: tuple[int, ...]
+    create_samples: int
+    create_warmup: int
+    read_users: int
+    list_samples: int
+    get_clients: tuple[int, ...]
+    get_samples: int
+    delete_clients: tuple[int, ...]
+    delete_samples: int
+    apply_sizes: tuple[int, ...]
+    apply_runs: int
+    floor_runs: int
+
+    @property
+    def phones(self) -> int:
+        """Readiness registers every user of the largest Apply."""
+        return max(self.apply_sizes)
+
+
+FULL = Plan(name="full", create_clients=(1, 16, 64), create_samples=2000, create_warmup=200,
+            read_users=1000, list_samples=1000, get_clients=(1, 16), get_samples=2000,
+            delete_clients=(1, 16), delete_samples=2000, apply_sizes=(10, 100, 1000), apply_runs=5,
+            floor_runs=7)
+QUICK = Plan(name="quick", create_clients=(1, 4), create_samples=40, create_warmup=10,
+             read_users=20, list_samples=20, get_clients=(1, 4), get_samples=40,
+             delete_clients=(1, 4), delete_samples=20, apply_sizes=(10,), apply_runs=2, floor_runs=3)
+
+
+@dataclass
+class Stack:
+    cluster: h.PgCluster
+    db_name: str
+    portal: h.Portal
+    lab: lab_mod.Lab
+    loadgen: Path
+    reload_floor: Path
+    work_dir: Path
+
+    @property
+    def db_url(self) -> str:
+        return self.cluster.url(self.db_name)
+
+    def sql(self, statement: str) -> str:
+        return self.cluster.psql(self.db_name, statement)
+
+
+def log(message: str):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --------------------------------------------------------------------------- the load generator
+
+def loadgen(stack: Stack, mode: str, clients: int, count: int, warmup: int, *, empty_first: bool = True) -> dict:
+    """One run of tests/perf/loadgen; its JSON summary."""
+    argv = [str(stack.loadgen), "-mode", mode, "-c", str(clients), "-n", str(count), "-warmup", str(warmup),
+            "-db", stack.db_url, "-grpc", stack.portal.grpc_addr, "-http", stack.portal.base_url,
+            f"-empty={'true' if empty_first else 'false'}"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
+    if r.returncode != 0:
+        raise BenchError(f"loadgen {mode} -c {clients} failed ({r.returncode}): {r.stderr.strip()}\n"
+                         f"server log: {stack.portal.server.proc.stderr_path}")
+    return json.loads(r.stdout)
+
+
+def _with_path(summary: dict, operation: str) -> dict:
+    """The summary with what was measured spelled out: operation, and path postgres, grpc or rest."""
+    transport = summary["mode"].partition("-")[2]
+    return {"operation": operation, "path": {"pg": "postgres", "grpc": "grpc", "rest": "rest"}[transport], **summary}
+
+
+# --------------------------------------------------------------------------- create
+
+class StatementCheck:
+    """Checks with pg_stat_statements that the Postgres floor runs the server's statements: every statement the
+    floor ran once per create must have run once per create through the server too. Available only when the
+    cluster preloads pg_stat_statements (tests/bench's own cluster does)."""
+
+    def __init__(self, stack: Stack):
+        self.stack = stack
+        preload = stack.sql("SHOW shared_preload_libraries").strip()
+        self.available = "pg_stat_statements" in preload
+        if self.available:
+            stack.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+
+    def reset(self):
+        self.stack.sql("SELECT pg_stat_statements_reset()")
+
+    def per_create(self, creates: int) -> dict[str, dict]:
+        """Statements of this database run at least once per create: {queryid: {query, calls}}."""
+        rows = self.stack.sql(
+            "SELECT json_agg(json_build_object('queryid', queryid::text, 'calls', calls, 'query', query)) "
+            "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            f"AND calls >= {int(creates)}").strip()
+        return {r["queryid"]: r for r in json.loads(rows or "null") or []}
+
+    @staticmethod
+    def compare(floor: dict[str, dict], server: dict[str, dict], creates: int) -> dict:
+        def describe(stmts, ids):
+            return [{"query": re.sub(r"\s+", " ", stmts[i]["query"])[:160],
+                     "calls_per_create": round(stmts[i]["calls"] / creates, 2)} for i in sorted(ids)]
+        missing = set(floor) - set(server)
+        return {"checked": True, "same": not missing and len(floor) > 0,
+                "floor_statements": describe(floor, set(floor)),
+                "floor_only": describe(floor, missing),
+                "server_only": describe(server, set(server) - set(floor))}
+
+
+def measure_creates(stack: Stack, plan: Plan) -> tuple[list[dict], dict]:
+    """CreateUser at each concurrency: the Postgres floor, direct gRPC and REST through the gateway, one right
+    after the other, so each figure's references are measured seconds before it."""
+    check = StatementCheck(stack)
+    statements: dict = {"checked": False, "reason": "pg_stat_statements is not preloaded in this cluster"}
+    results = []
+    creates_per_run = plan.create_samples + plan.create_warmup
+    for clients in plan.create_clients:
+        snapshots = {}
+        for mode in ("create-pg", "create-grpc", "create-rest"):
+            verify = check.available and clients == plan.create_clients[0] and mode != "create-rest"
+            if verify:
+                check.reset()
+            log(f"create: {mode} with {clients} clients, {plan.create_samples} samples")
+            summary = loadgen(stack, mode, clients, plan.create_samples, plan.create_warmup)
+            if verify:
+                snapshots[mode] = check.per_create(creates_per_run)
+            results.append(_with_path(summary, "create"))
+        if snapshots:
+            statements = StatementCheck.compare(snapshots["create-pg"], snapshots["create-grpc"], creates_per_run)
+    return results, statements
+
+
+# --------------------------------------------------------------------------- list, get, delete
+
+def measure_reads(stack: Stack, plan: Plan) -> list[dict]:
+    """List with plan.read_users users, get and delete: gRPC and REST."""
+    log(f"reads: creating {plan.read_users} users through the API")
+    loadgen(stack, "create-grpc", 16, plan.read_users, 0)
+    listed = stack.portal.client.count_users()
+    if listed != plan.read_users:
+        raise BenchError(f"GET /users lists {listed} users, want {plan.read_users}")
+    results = []
+    for transport in ("grpc", "rest"):
+        log(f"reads: list-{transport}, {plan.list_samples} samples")
+        results.append(_with_path(loadgen(stack, f"list-{transport}", 1, plan.list_samples,
+                                          max(5, plan.list_samples // 10)), "list"))
+        results[-1]["users"] = plan.read_users
+    for clients in plan.get_clients:
+        for transport in ("grpc", "rest"):
+            log(f"reads: get-{transport} with {clients} clients")
+            results.append(_with_path(loadgen(stack, f"get-{transport}", clients, plan.get_samples,
+                                              max(10, plan.get_samples // 10)), "get"))
+    # Deletes refill the tables (one SQL statement, untimed) before each round of up to 1000.
+    for clients in plan.delete_clients:
+        for transport in ("grpc", "rest"):
+            log(f"reads: delete-{transport} with {clients} clients")
+            results.append(_with_path(loadgen(stack, f"delete-{transport}", clients, plan.delete_samples,
+                                              max(10, plan.delete_samples // 10)), "delete"))
+    return results
+
+
+# --------------------------------------------------------------------------- Apply
+
+def _us(value) -> int:
+    return int(value)  # int64 fields arrive as JSON strings
+
+
+def apply_once(stack: Stack) -> dict:
+    """POST /apply; the wall time from sending the request to the end of the response, and the audit entry."""
+    started = time.monotonic()
+    r = stack.portal.client.post("/apply", {"triggered_by": "tests/bench"}, timeout=300)
+    returned = time.monotonic()
+    if r.status != 200:
+        raise BenchError(f"POST /apply -> {r.status}: {r.text[:500]}")
+    audit = r.json["audit"]
+    return {"wall_ms": (returned - started) * 1000, "returned_at": returned,
+            "server_ms": _us(audit.get("duration_ms", 0)), "user_count": int(audit.get("user_count", 0)),
+            "phases": [{"name": p["name"], "duration_us": _us(p.get("duration_us", 0))}
+                       for p in audit.get("phases", [])]}
+
+
+def replace_one_user(stack: Stack):
+    """Delete the user with the highest extension and create another (which gets that extension and a new
+    password): every Apply then has a real change to push, as in use; none can pass for a no-op."""
+    users = stack.portal.client.list_users()
+    last = max(users, key=lambda u: u["extension"])
+    r = stack.portal.client.delete(f"/users/{last['id']}")
+    if r.status != 200:
+        raise BenchError(f"DELETE /users/{last['id']} -> {r.status}: {r.text[:300]}")
+    r = stack.portal.client.create_user("Bench Replacement", f"bench-replacement-{time.time_ns()}@example.com")
+    if r.status != 201:
+        raise BenchError(f"POST /users -> {r.status}: {r.text[:300]}")
+
+
+def ordered_phase_names(runs: list[dict]) -> list[str]:
+    seen = []
+    for run in runs:
+        for p in run["phases"]:
+            if p["name"] not in seen:
+                seen.append(p["name"])
+    return [n for n in KNOWN_PHASES if n in seen] + [n for n in seen if n not in KNOWN_PHASES]
+
+
+def phase_medians(runs: list[dict]) -> list[dict]:
+    """Median time per phase over the runs that reported it, known phases first."""
+    medians = []
+    for name in ordered_phase_names(runs):
+        values = [p["duration_us"] for run in runs for p in run["phases"] if p["name"] == name]
+        medians.append({"name": name, "median_ms": statistics.median(values) / 1000, "runs": len(values)})
+    return medians
+
+
+def reload_floor(stack: Stack, runs: int) -> dict:
+    env = dict(os.environ)
+    env.update({k: v for k, v in stack.lab.server_env().items() if k.startswith("PBX_ASTERISK_")})
+    argv = [str(stack.reload_floor), "--runs", str(runs),
+            "--touch", lab_mod.PJSIP_PATH, "--touch", lab_mod.DIALPLAN_PATH]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
+    if r.returncode != 0:
+        raise BenchError(f"{stack.reload_floor.name} failed ({r.returncode}): {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def fill_through_api(stack: Stack, users: int):
+    """Exactly `users` users, created through the API (on emptied tables)."""
+    loadgen(stack, "create-grpc", 16, users, 0)
+    listed = stack.portal.client.count_users()
+    if listed != users:
+        raise BenchError(f"{listed} users after creating {users}")
+
+
+def measure_apply(stack: Stack, plan: Plan) -> list[dict]:
+    """Apply at each size, plan.apply_runs times after a one-user change each, then the reload floor on the
+    files the last Apply wrote. The first run after the users were created is reported apart as cold."""
+    results = []
+    for size in plan.apply_sizes:
+        log(f"apply: {size} users, {plan.apply_runs} runs")
+        fill_through_api(stack, size)
+        runs = []
+        for i in range(plan.apply_runs):
+            if i > 0:
+                replace_one_user(stack)
+            run = apply_once(stack)
+            if run["user_count"] != size:
+                raise BenchError(f"Apply pushed {run['user_count']} users, want {size}")
+            run.pop("returned_at")
+            runs.append(run)
+        log(f"apply: reload floor after {size} users, {plan.floor_runs} runs")
+        floor = reload_floor(stack, plan.floor_runs)
+        walls = [r["wall_ms"] for r in runs]
+        median_ms = statistics.median(walls)
+        results.append({
+            "users": size, "runs": runs, "wall_median_ms": median_ms, "wall_cold_ms": walls[0],
+            "wall_warm_median_ms": statistics.median(walls[1:]) if len(walls) > 1 else None,
+            "server_median_ms": statistics.median(r["server_ms"] for r in runs),
+            "phases": phase_medians(runs), "floor": floor,
+            "ratio_to_cold_floor": median_ms / floor["cold_ms"]["median"],
+            "ratio_to_warm_floor": median_ms / floor["warm_ms"]["median"],
+        })
+    return results
+
+
+# --------------------------------------------------------------------------- readiness
+
+def sip_credentials(stack: Stack) -> list[tuple[int, str]]:
+    """(extension, password) of every user, as the API hands them out."""
+    users = stack.portal.client.list_users()
+
+    def one(user):
+        r = stack.portal.client.get(f"/users/{user['id']}/sip-credentials")
+        if r.status != 200:
+            raise BenchError(f"GET sip-credentials -> {r.status}: {r.text[:300]}")
+        return int(r.json["extension"]), r.json["password"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return sorted(pool.map(one, users))
+
+
+def write_injection_file(path: Path, phones: list[tuple[int, str]]):
+    # In [authentication password=...] sipp 3.6 reads a value starting with "0x" as hex (a password like
+    # "0xhs..." then fails), so every password goes hex-encoded behind "0x".
+    lines = ["SEQUENTIAL"] + [f"{ext};[authentication username={ext} password=0x{pw.encode().hex()}]"
+                              for ext, pw in phones]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def sipp_argv(stack: Stack, injection: Path, phones: int) -> list[str]:
+    return ["sipp", f"127.0.0.1:{stack.lab.sip_port}", "-sf", str(REGISTER_SCENARIO), "-inf", str(injection),
+            "-m", str(phones), "-r", str(SIPP_RATE), "-rp", "1000", "-l", str(SIPP_LIMIT),
+            "-i", "127.0.0.1", "-p", str(lab_mod.free_udp_port()), "-mp", str(lab_mod.free_udp_port()),
+            "-nostdin", "-timeout", "60s", "-trace_err", "-trace_stat", "-stf", "stats.csv"]
+
+
+def run_sipp(argv: list[str], directory: Path, started: float) -> dict:
+    """Runs sipp to the end; milliseconds from `started` (a time.monotonic()) to its exit, its own CPU time,
+    and the calls it counted."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "stdout.log", "wb") as out:
+        proc = subprocess.Popen(argv, cwd=str(directory), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+    ended = time.monotonic()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    successful = failed = None
+    stats = directory / "stats.csv"
+    if stats.exists():
+        lines = [ln for ln in stats.read_text().splitlines() if ln.strip()]
+        header, last = lines[0].split(";"), lines[-1].split(";")
+        successful = int(last[header.index("SuccessfulCall(C)")])
+        failed = int(last[header.index("FailedCall(C)")])
+    return {"ms": (ended - started) * 1000, "exit": proc.returncode, "successful": successful, "failed": failed,
+            "sipp_cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000, "logs": str(directory)}
+
+
+def registered_contacts(stack: Stack, extensions: set[int], sipp_port: int) -> int:
+    """How many of these extensions have a contact in the live Asterisk (`pjsip show contacts`) that this sipp
+    run registered (its local port is in the contact URI, so an older registration does not count)."""
+    found = re.findall(r"^\s*Contact:\s+(\d+)/sip:\d+@127\.0\.0\.1:(\d+)", stack.lab.contacts(), re.M)
+    return len({int(ext) for ext, port in found if int(port) == sipp_port} & extensions)
+
+
+def measure_readiness(stack: Stack, plan: Plan) -> dict:
+    """From an Apply of plan.phones users returning until sipp has registered every one of them; then the same
+    registrations with nothing else going on (sipp alone), as the reference."""
+    log(f"readiness: Apply of {plan.phones} users, then sipp registers all of them")
+    fill_through_api(stack, plan.phones)
+    phones = sip_credentials(stack)
+    extensions = {ext for ext, _ in phones}
+    directory = Path(tempfile.mkdtemp(prefix="readiness.", dir=stack.work_dir))
+    injection = directory / "phones.csv"
+    write_injection_file(injection, phones)
+    argv = sipp_argv(stack, injection, len(phones))
+    shown = (" ".join(["sipp", "127.0.0.1:SIP_PORT"] + argv[2:]).replace(str(injection), "phones.csv")
+             .replace(str(h.REPO_ROOT) + "/", ""))
+
+    sipp_port = int(argv[argv.index("-p") + 1])
+
+    try:
+        applied = apply_once(stack)
+        after_apply = run_sipp(argv, directory / "after-apply", applied["returned_at"])
+        contacts_after_apply = registered_contacts(stack, extensions, sipp_port)
+
+        alone = run_sipp(argv, directory / "alone", time.monotonic())
+        contacts_alone = registered_contacts(stack, extensions, sipp_port)
+    finally:
+        injection.unlink()  # it holds every SIP password; sipp's logs stay for a look at failures
+    return {"phones": len(phones), "apply_wall_ms": applied["wall_ms"], "ready_ms": after_apply["ms"],
+            "after_apply": after_apply, "contacts_after_apply": contacts_after_apply,
+            "sipp_alone": alone, "contacts_alone": contacts_alone,
+            "sipp_command": shown}
+
+
+# --------------------------------------------------------------------------- memory
+
+def process_memory(pid: int) -> dict:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmHWM", "VmRSS"):
+            fields[key] = int(value.split()[0])  # kB
+    return {"peak_kb": fields["VmHWM"], "rss_kb": fields["VmRSS"]}
+
+
+def measure_memory(stack: Stack) -> dict:
+    """Peak resident memory (VmHWM) of the server and the gateway after everything above ran."""
+    return {"server": process_memory(stack.portal.server.proc.pid),
+            "gateway": process_memory(stack.portal.gateway.proc.pid)}
