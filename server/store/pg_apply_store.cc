@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "pbx/v1/apply_service.pb.h"
@@ -19,23 +20,6 @@ namespace {
 // The lock lives in its own database session, outside the pool: it must be
 // held across the whole Apply, and vanishes with the session if the server
 // dies.
-class PgApplyLock : public ApplyLock {
- public:
-  explicit PgApplyLock(std::unique_ptr<pqxx::connection> connection)
-      : connection_(std::move(connection)) {}
-  ~PgApplyLock() override {
-    try {
-      pqxx::nontransaction(*connection_).exec_params("SELECT pg_advisory_unlock($1)",
-                                                     kApplyLockKey);
-    } catch (...) {
-      // The session ends with the connection below, which releases the lock.
-    }
-  }
-
- private:
-  std::unique_ptr<pqxx::connection> connection_;
-};
-
 constexpr char kMarkInterrupted[] =
     "UPDATE apply_audit_log SET outcome = 'interrupted', finished_at = now(),"
     " error_detail = 'the server stopped before this Apply finished; the files on the"
@@ -144,17 +128,55 @@ ApplyAuditEntry RowToAudit(const pqxx::row& row) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ApplyLock>> PgApplyStore::LockApply(absl::Duration wait) {
-  if (!pool_.schema_ready()) return DatabaseUnavailableError();
-  auto connection = pool_.Connect();
-  if (!connection.ok()) return connection.status();
+struct PgApplyStore::LockConnectionShelf {
+  absl::Mutex mu;
+  std::unique_ptr<pqxx::connection> connection ABSL_GUARDED_BY(mu);
+};
+
+namespace {
+
+class PgApplyLock : public ApplyLock {
+ public:
+  PgApplyLock(std::unique_ptr<pqxx::connection> connection,
+              std::weak_ptr<PgApplyStore::LockConnectionShelf> shelf)
+      : connection_(std::move(connection)), shelf_(std::move(shelf)) {}
+  ~PgApplyLock() override {
+    try {
+      pqxx::nontransaction(*connection_).exec_params("SELECT pg_advisory_unlock($1)",
+                                                     kApplyLockKey);
+    } catch (...) {
+      // The session ends with the connection below, which releases the lock.
+      return;
+    }
+    if (std::shared_ptr<PgApplyStore::LockConnectionShelf> shelf = shelf_.lock()) {
+      absl::MutexLock lock(&shelf->mu);
+      if (shelf->connection == nullptr) shelf->connection = std::move(connection_);
+    }
+  }
+
+ private:
+  std::unique_ptr<pqxx::connection> connection_;
+  const std::weak_ptr<PgApplyStore::LockConnectionShelf> shelf_;
+};
+
+}  // namespace
+
+PgApplyStore::PgApplyStore(PgPool& pool)
+    : pool_(pool), lock_connections_(std::make_shared<LockConnectionShelf>()) {}
+
+absl::StatusOr<bool> PgApplyStore::TakeLock(pqxx::connection& connection,
+                                            absl::Duration wait) {
   try {
-    pqxx::nontransaction session(**connection);
-    // Waiting for another Apply is not a slow query: only lock_timeout bounds it.
-    session.exec(absl::StrCat("SET statement_timeout = 0; SET lock_timeout = ",
-                              std::max<int64_t>(1, absl::ToInt64Milliseconds(wait))));
-    session.exec_params("SELECT pg_advisory_lock($1)", kApplyLockKey);
-    session.exec("RESET statement_timeout; RESET lock_timeout");
+    // One round trip. Waiting for another Apply is not a slow query: only
+    // lock_timeout bounds it. The statements run as one implicit transaction,
+    // so when the lock times out the settings roll back with it.
+    pqxx::nontransaction(connection)
+        .exec(absl::StrCat("SET statement_timeout = 0; SET lock_timeout = ",
+                           std::max<int64_t>(1, absl::ToInt64Milliseconds(wait)),
+                           "; SELECT pg_advisory_lock(", kApplyLockKey,
+                           "); RESET lock_timeout; RESET statement_timeout"));
+  } catch (const pqxx::broken_connection&) {
+    return false;
   } catch (const pqxx::sql_error& e) {
     if (e.sqlstate() == "55P03") {
       return absl::AbortedError(absl::StrCat("another Apply is still running after waiting ",
@@ -164,7 +186,28 @@ absl::StatusOr<std::unique_ptr<ApplyLock>> PgApplyStore::LockApply(absl::Duratio
   } catch (...) {
     return StatusFromDatabaseException(std::current_exception());
   }
-  return std::unique_ptr<ApplyLock>(new PgApplyLock(std::move(*connection)));
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<ApplyLock>> PgApplyStore::LockApply(absl::Duration wait) {
+  if (!pool_.schema_ready()) return DatabaseUnavailableError();
+  std::unique_ptr<pqxx::connection> kept;
+  {
+    absl::MutexLock lock(&lock_connections_->mu);
+    kept = std::move(lock_connections_->connection);
+  }
+  if (kept != nullptr) {
+    absl::StatusOr<bool> locked = TakeLock(*kept, wait);
+    if (!locked.ok()) return locked.status();
+    if (*locked) return std::unique_ptr<ApplyLock>(new PgApplyLock(std::move(kept), lock_connections_));
+    kept.reset();  // broken since the last Apply: open a fresh one
+  }
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> connection = pool_.Connect();
+  if (!connection.ok()) return connection.status();
+  absl::StatusOr<bool> locked = TakeLock(**connection, wait);
+  if (!locked.ok()) return locked.status();
+  if (!*locked) return DatabaseUnavailableError();
+  return std::unique_ptr<ApplyLock>(new PgApplyLock(std::move(*connection), lock_connections_));
 }
 
 absl::StatusOr<ApplyAuditEntry> PgApplyStore::OpenAudit(absl::string_view triggered_by,

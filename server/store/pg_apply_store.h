@@ -1,6 +1,8 @@
 #ifndef PBX_SERVER_STORE_PG_APPLY_STORE_H_
 #define PBX_SERVER_STORE_PG_APPLY_STORE_H_
 
+#include <memory>
+
 #include "server/store/apply_store.h"
 #include "server/store/pg_pool.h"
 
@@ -8,7 +10,7 @@ namespace pbx {
 
 class PgApplyStore : public ApplyStore {
  public:
-  explicit PgApplyStore(PgPool& pool) : pool_(pool) {}
+  explicit PgApplyStore(PgPool& pool);
 
   absl::StatusOr<std::unique_ptr<ApplyLock>> LockApply(absl::Duration wait) override;
   absl::StatusOr<ApplyAuditEntry> OpenAudit(absl::string_view triggered_by,
@@ -25,8 +27,19 @@ class PgApplyStore : public ApplyStore {
   absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit) override;
   absl::StatusOr<LatestApplies> LatestAudits() override;
 
+  // Shared with the locks handed out, which give their connection back when
+  // released (and may outlive the store).
+  struct LockConnectionShelf;
+
  private:
+  // Takes the lock on `connection`; false when the connection turned out to
+  // be broken (one kept from an earlier Apply, after a database restart).
+  absl::StatusOr<bool> TakeLock(pqxx::connection& connection, absl::Duration wait);
+
   PgPool& pool_;
+  // The connection of the last Apply lock, kept for the next: opening one
+  // cost more than everything else taking the lock does.
+  std::shared_ptr<LockConnectionShelf> lock_connections_;
 };
 
 }  // namespace pbx

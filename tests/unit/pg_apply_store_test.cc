@@ -185,6 +185,43 @@ TEST_F(PgApplyStoreTest, OneApplyLockAtATime) {
   EXPECT_TRUE(third.ok()) << third.status();
 }
 
+// The backend holding this database's Apply lock, or 0.
+int ApplyLockHolder(const std::string& url) {
+  pqxx::connection connection(url);
+  pqxx::result result = pqxx::nontransaction(connection).exec(
+      "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+      " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+  return result.empty() ? 0 : result[0][0].as<int>();
+}
+
+TEST_F(PgApplyStoreTest, TheLockConnectionIsKeptForTheNextApply) {
+  auto first = store_->LockApply(absl::Seconds(1));
+  ASSERT_TRUE(first.ok()) << first.status();
+  const int holder = ApplyLockHolder(database_->url());
+  ASSERT_NE(holder, 0);
+  first->reset();
+  EXPECT_EQ(ApplyLockHolder(database_->url()), 0) << "released, but still held";
+  auto second = store_->LockApply(absl::Seconds(1));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(ApplyLockHolder(database_->url()), holder) << "a new connection was opened";
+}
+
+TEST_F(PgApplyStoreTest, AKeptLockConnectionThatBrokeIsReplaced) {
+  auto first = store_->LockApply(absl::Seconds(1));
+  ASSERT_TRUE(first.ok()) << first.status();
+  const int holder = ApplyLockHolder(database_->url());
+  first->reset();
+  {
+    pqxx::connection admin(database_->url());
+    pqxx::nontransaction(admin).exec_params("SELECT pg_terminate_backend($1)", holder);
+  }
+  auto second = store_->LockApply(absl::Seconds(1));
+  ASSERT_TRUE(second.ok()) << second.status();
+  const int new_holder = ApplyLockHolder(database_->url());
+  EXPECT_NE(new_holder, 0);
+  EXPECT_NE(new_holder, holder);
+}
+
 TEST_F(PgApplyStoreTest, StaleRunningRowsBecomeInterrupted) {
   auto stale = store_->OpenAudit("crashed", "local", "");
   ASSERT_TRUE(stale.ok());
