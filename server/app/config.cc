@@ -94,8 +94,12 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
     }
   }
   int ssh_port = config.ssh.port;
-  int connect_timeout_s = 5, command_timeout_s = 30, lock_wait_s = 120;
-  int session_idle_s = static_cast<int>(absl::ToInt64Seconds(config.asterisk_session_idle));
+  // Seeded from the structs' defaults, so each default is written once.
+  auto seconds = [](absl::Duration d) { return static_cast<int>(absl::ToInt64Seconds(d)); };
+  int connect_timeout_s = seconds(config.ssh.connect_timeout);
+  int command_timeout_s = seconds(config.ssh.command_timeout);
+  int lock_wait_s = seconds(config.apply.lock_wait);
+  int session_idle_s = seconds(config.asterisk_session_idle);
   ReadInt(env, "PBX_ASTERISK_SSH_PORT", 1, 65535, ssh_port, problems);
   ReadInt(env, "PBX_ASTERISK_CONNECT_TIMEOUT_S", 1, 300, connect_timeout_s, problems);
   ReadInt(env, "PBX_ASTERISK_COMMAND_TIMEOUT_S", 1, 3600, command_timeout_s, problems);

@@ -1,6 +1,5 @@
 #include "server/apply/apply_operations.h"
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -22,11 +21,7 @@ namespace {
 constexpr int kMaxListedDifferences = 20;
 
 // A random name part for temporaries, so two portals can never collide.
-std::string RandomSuffix() {
-  uint8_t bytes[8];
-  SystemRandomBytes(absl::MakeSpan(bytes));
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
-}
+std::string RandomSuffix() { return RandomHex(8); }
 
 std::string Summarize(const std::vector<std::string>& differences) {
   std::vector<std::string> shown(
@@ -55,6 +50,15 @@ class PhaseClock {
   absl::Time last_ = absl::Now();
 };
 
+// `status` naming the audit row that records the attempt, in the message and
+// as ErrorInfo metadata for clients.
+absl::Status WithAuditId(const absl::Status& status, absl::string_view reason,
+                         int64_t audit_id) {
+  return WithErrorInfo(
+      absl::Status(status.code(), absl::StrCat(status.message(), " (audit id ", audit_id, ")")),
+      reason, {{"audit_id", absl::StrCat(audit_id)}});
+}
+
 absl::Status Annotate(const absl::Status& status, absl::string_view context) {
   return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
 }
@@ -73,9 +77,7 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view request
         store_.RecordRejectedApply(*triggered_by, host_.Describe(), request_id,
                                    absl::Now() - requested, lock.status().message());
     if (!rejected.ok()) return lock.status();
-    return WithErrorInfo(
-        absl::AbortedError(absl::StrCat(lock.status().message(), " (audit id ", rejected->id, ")")),
-        "APPLY_NOT_STARTED", {{"audit_id", absl::StrCat(rejected->id)}});
+    return WithAuditId(lock.status(), "APPLY_NOT_STARTED", rejected->id);
   }
   if (!lock.ok()) return lock.status();
 
@@ -106,9 +108,7 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view request
   entry.phases.push_back({"audit", absl::ToInt64Microseconds(absl::Now() - closing)});
   if (on_finished_) on_finished_(entry);
   if (!status.ok()) {
-    return WithErrorInfo(
-        absl::Status(status.code(), absl::StrCat(status.message(), " (audit id ", entry.id, ")")),
-        "APPLY_FAILED", {{"audit_id", absl::StrCat(entry.id)}});
+    return WithAuditId(status, "APPLY_FAILED", entry.id);
   }
   return entry;
 }
@@ -131,13 +131,13 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
   clock.Mark("connect");
   Failpoint("apply.before_upload");
   absl::StatusOr<StagedFiles> staged =
-      StageFiles(**session, files, options_.file_group, RandomSuffix());
+      StageFiles(**session, files, RandomSuffix());
   if (!staged.ok()) {
     return Annotate(staged.status(), "the configuration was not written; the previous files are "
                                      "unchanged and Asterisk was not reloaded");
   }
   clock.Mark("upload");
-  if (absl::Status renamed = CommitStagedFiles(**session, *staged); !renamed.ok()) {
+  if (absl::Status renamed = CommitStagedFiles(**session, *staged, options_.file_group); !renamed.ok()) {
     return Annotate(renamed, "Asterisk was not reloaded");
   }
   clock.Mark("rename");

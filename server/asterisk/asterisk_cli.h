@@ -4,7 +4,6 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "server/asterisk/asterisk_host.h"
 #include "server/core/live_state.h"
 

@@ -6,7 +6,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 
 namespace pbx {
 
@@ -35,7 +34,7 @@ class AsteriskHostSession {
 };
 
 // Opens sessions; UNAVAILABLE when the host cannot be reached in time,
-// PERMISSION_DENIED / FAILED_PRECONDITION when it is not who it claims to be.
+// INTERNAL when it is not who it claims to be or refuses our key.
 class AsteriskHost {
  public:
   virtual ~AsteriskHost() = default;

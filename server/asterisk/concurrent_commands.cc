@@ -18,8 +18,6 @@ absl::Status Garbled(absl::string_view why) {
       absl::StrCat("unexpected output from the concurrent commands: ", why));
 }
 
-}  // namespace
-
 std::string ConcurrentScript(const std::vector<std::string>& commands) {
   // Every process forked costs the better part of a millisecond on the host,
   // so the outputs are measured by one wc and sent by one cat.
@@ -38,6 +36,8 @@ std::string ConcurrentScript(const std::vector<std::string>& commands) {
                   " || exit 1\ncat --", files, "\n");
   return script;
 }
+
+}  // namespace
 
 absl::StatusOr<std::vector<CommandResult>> ParseConcurrentOutput(absl::string_view output,
                                                                  size_t count) {

@@ -18,11 +18,10 @@ namespace pbx {
 absl::StatusOr<std::vector<CommandResult>> RunConcurrently(
     AsteriskHostSession& session, const std::vector<std::string>& commands);
 
-// The two halves, exposed for tests: the /bin/sh script, and the parser of
-// what it prints: a line "@@pbx-results <exit status>...", `wc -c` of the
-// output files, then the outputs back to back, each cut by its byte count so
-// no output can be mistaken for anything else.
-std::string ConcurrentScript(const std::vector<std::string>& commands);
+// The parser of what the script prints, exposed for tests: a line
+// "@@pbx-results <exit status>...", `wc -c` of the output files, then the
+// outputs back to back, each cut by its byte count so no output can be
+// mistaken for anything else.
 absl::StatusOr<std::vector<CommandResult>> ParseConcurrentOutput(absl::string_view output,
                                                                  size_t count);
 

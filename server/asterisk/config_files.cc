@@ -48,9 +48,8 @@ void RemoveTemporaries(AsteriskHostSession& session, const std::vector<std::stri
 
 absl::StatusOr<StagedFiles> StageFiles(AsteriskHostSession& session,
                                        const std::vector<FileWrite>& files,
-                                       const std::string& group, const std::string& suffix) {
+                                       const std::string& suffix) {
   StagedFiles staged;
-  staged.group = group;
   for (const FileWrite& file : files) {
     const std::string temporary = TemporaryPathFor(file.path, suffix);
     staged.temporaries.push_back(temporary);
@@ -71,15 +70,15 @@ constexpr int kCannotPrepare = 90;   // group or mode: nothing replaced
 constexpr int kCannotRename = 100;   // + index of the file whose rename failed
 constexpr int kCannotSync = 120;     // every file replaced, not yet durable
 
-std::string CommitScript(const StagedFiles& staged) {
+std::string CommitScript(const StagedFiles& staged, const std::string& group) {
   std::vector<std::string> temporaries;
   for (const std::string& temporary : staged.temporaries) {
     temporaries.push_back(ShellQuote(temporary));
   }
   const std::string temporary_list = absl::StrJoin(temporaries, " ");
   std::string script;
-  if (!staged.group.empty()) {
-    absl::StrAppend(&script, "chgrp -- ", ShellQuote(staged.group), " ", temporary_list,
+  if (!group.empty()) {
+    absl::StrAppend(&script, "chgrp -- ", ShellQuote(group), " ", temporary_list,
                     " || exit ", kCannotPrepare, "\n");
   }
   absl::StrAppend(&script, "chmod 0640 -- ", temporary_list, " || exit ", kCannotPrepare, "\n");
@@ -127,12 +126,13 @@ std::string CommitFailure(const StagedFiles& staged, const CommandResult& result
 
 }  // namespace
 
-absl::Status CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& staged) {
+absl::Status CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& staged,
+                               const std::string& group) {
   Failpoint("apply.before_renames");
   // Group, mode and every rename(2) in one command: one round trip, and no
   // moment at which the portal can stop with one file replaced and the next
   // not (each file is always wholly old or wholly new either way).
-  absl::StatusOr<CommandResult> result = session.Run(CommitScript(staged));
+  absl::StatusOr<CommandResult> result = session.Run(CommitScript(staged, group));
   if (!result.ok()) return result.status();
   if (result->exit_status != 0) {
     RemoveTemporaries(session, staged.temporaries);
@@ -144,9 +144,9 @@ absl::Status CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& 
 absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
                                     const std::vector<FileWrite>& files,
                                     const std::string& group, const std::string& suffix) {
-  absl::StatusOr<StagedFiles> staged = StageFiles(session, files, group, suffix);
+  absl::StatusOr<StagedFiles> staged = StageFiles(session, files, suffix);
   if (!staged.ok()) return staged.status();
-  return CommitStagedFiles(session, *staged);
+  return CommitStagedFiles(session, *staged, group);
 }
 
 }  // namespace pbx

@@ -30,18 +30,18 @@ absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
 struct StagedFiles {
   std::vector<std::string> temporaries;
   std::vector<std::string> targets;
-  std::string group;
 };
 // Uploads and flushes every file under its temporary name; on failure removes
 // what it created and leaves the targets untouched.
 absl::StatusOr<StagedFiles> StageFiles(AsteriskHostSession& session,
                                        const std::vector<FileWrite>& files,
-                                       const std::string& group, const std::string& suffix);
+                                       const std::string& suffix);
 // In one command: sets group and mode, renames the staged files over their
 // targets (one rename(2) each), syncs their directories, and removes the
 // temporaries an Apply killed mid-upload left next to them. On failure the
 // message says which targets were already replaced.
-absl::Status CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& staged);
+absl::Status CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& staged,
+                               const std::string& group);
 
 // The temporary name ReplaceFilesAtomically uses for `path`.
 std::string TemporaryPathFor(const std::string& path, const std::string& suffix);

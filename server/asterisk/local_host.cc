@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/asterisk/shell.h"
 
 namespace pbx {
 namespace {
@@ -51,7 +52,7 @@ class LocalSession : public AsteriskHostSession {
   absl::StatusOr<CommandResult> Run(const std::string& command) override {
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError("cannot create a pipe for", command);
-    const std::string wrapped = absl::StrCat("{ ", command, "\n} 2>&1");
+    const std::string wrapped = WithStderrMerged(command);
     const pid_t pid = fork();
     if (pid < 0) {
       close(pipe_fds[0]);

@@ -42,7 +42,9 @@ class LentSession : public AsteriskHostSession {
   }
 
   absl::Status CreateFile(const std::string& path, const std::string& content) override {
-    return Watch(session_->CreateFile(path, content));
+    absl::Status status = session_->CreateFile(path, content);
+    Watch(status);
+    return status;
   }
   absl::StatusOr<CommandResult> Run(const std::string& command) override {
     absl::StatusOr<CommandResult> result = session_->Run(command);
@@ -51,9 +53,8 @@ class LentSession : public AsteriskHostSession {
   }
 
  private:
-  absl::Status Watch(absl::Status status) {
+  void Watch(const absl::Status& status) {
     if (absl::IsUnavailable(status)) healthy_ = false;
-    return status;
   }
 
   std::unique_ptr<AsteriskHostSession> session_;

@@ -9,4 +9,8 @@ std::string ShellQuote(absl::string_view text) {
   return absl::StrCat("'", absl::StrReplaceAll(text, {{"'", "'\\''"}}), "'");
 }
 
+std::string WithStderrMerged(absl::string_view command) {
+  return absl::StrCat("{ ", command, "\n} 2>&1");
+}
+
 }  // namespace pbx

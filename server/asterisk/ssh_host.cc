@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/asterisk/shell.h"
 
 namespace pbx {
 namespace {
@@ -81,7 +82,7 @@ class SshSession : public AsteriskHostSession {
       return Lost("cannot open a channel");
     }
     // Both streams in one, in the order they were written.
-    const std::string wrapped = absl::StrCat("{ ", command, "\n} 2>&1");
+    const std::string wrapped = WithStderrMerged(command);
     if (ssh_channel_request_exec(channel.get(), wrapped.c_str()) != SSH_OK) {
       return Lost("cannot run a command");
     }

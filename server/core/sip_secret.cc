@@ -7,6 +7,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/string_view.h"
 
 namespace pbx {
@@ -33,6 +34,12 @@ void SystemRandomBytes(absl::Span<uint8_t> out) {
     }
     filled += static_cast<size_t>(n);
   }
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  SystemRandomBytes(absl::MakeSpan(reinterpret_cast<uint8_t*>(raw.data()), raw.size()));
+  return absl::BytesToHexString(raw);
 }
 
 std::string GenerateSipSecret(const RandomBytes& random_bytes) {

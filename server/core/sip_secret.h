@@ -18,6 +18,9 @@ using RandomBytes = std::function<void(absl::Span<uint8_t>)>;
 // Bytes from the kernel's CSPRNG (getrandom(2)).
 void SystemRandomBytes(absl::Span<uint8_t> out);
 
+// `bytes` random bytes from SystemRandomBytes, as lowercase hex.
+std::string RandomHex(size_t bytes);
+
 // A SIP password drawn uniformly from [A-Za-z0-9]: no character of it can
 // change the structure of an Asterisk config line.
 std::string GenerateSipSecret(const RandomBytes& random_bytes = SystemRandomBytes);

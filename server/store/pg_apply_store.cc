@@ -8,7 +8,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "pbx/v1/apply_service.pb.h"
 #include "server/store/advisory_locks.h"
@@ -44,35 +43,12 @@ google::protobuf::util::JsonPrintOptions StoredJsonOptions() {
   return options;
 }
 
-v1::ConfigFileRecord ToStored(const ConfigFileRecord& file) {
-  v1::ConfigFileRecord stored;
-  stored.set_path(file.path);
-  stored.set_sha256(file.sha256);
-  stored.set_size_bytes(file.size_bytes);
-  return stored;
-}
-
-ConfigFileRecord FromStored(const v1::ConfigFileRecord& stored) {
-  return {stored.path(), stored.sha256(), stored.size_bytes()};
-}
-
-v1::ApplyPhase ToStored(const ApplyPhase& phase) {
-  v1::ApplyPhase stored;
-  stored.set_name(phase.name);
-  stored.set_duration_us(phase.duration_us);
-  return stored;
-}
-
-ApplyPhase FromStored(const v1::ApplyPhase& stored) {
-  return {stored.name(), stored.duration_us()};
-}
-
 template <typename Item>
 std::string ToJsonArray(const std::vector<Item>& items) {
   std::string json = "[";
   for (const Item& item : items) {
     std::string element;
-    if (!google::protobuf::util::MessageToJsonString(ToStored(item), &element,
+    if (!google::protobuf::util::MessageToJsonString(ToProto(item), &element,
                                                      StoredJsonOptions())
              .ok()) {
       continue;  // leave out what cannot be printed rather than fail closing the row
@@ -84,25 +60,20 @@ std::string ToJsonArray(const std::vector<Item>& items) {
   return json;
 }
 
-// A row's list, skipping elements that do not parse (the column is jsonb, so
-// the text is JSON, but nothing forces the shape).
-template <typename StoredMessage>
-auto FromJsonArray(const std::string& json)
-    -> std::vector<decltype(FromStored(std::declval<StoredMessage>()))> {
-  std::vector<decltype(FromStored(std::declval<StoredMessage>()))> items;
-  google::protobuf::ListValue list;
-  if (!google::protobuf::util::JsonStringToMessage(json, &list).ok()) return items;
+// The files or phases column (`key`), parsed once as that field of an audit
+// entry: a JSON array cannot be parsed into a message by itself. The column is
+// jsonb, so the text is JSON, but nothing forces the shape: a list that does
+// not parse reads as empty.
+v1::ApplyAuditEntry ParseAuditList(absl::string_view key, const std::string& json) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;  // a key a newer server added is no reason to drop the rest
-  for (const google::protobuf::Value& value : list.values()) {
-    std::string element;
-    StoredMessage stored;
-    if (google::protobuf::util::MessageToJsonString(value, &element).ok() &&
-        google::protobuf::util::JsonStringToMessage(element, &stored, options).ok()) {
-      items.push_back(FromStored(stored));
-    }
+  v1::ApplyAuditEntry parsed;
+  if (!google::protobuf::util::JsonStringToMessage(absl::StrCat("{\"", key, "\":", json, "}"),
+                                                   &parsed, options)
+           .ok()) {
+    parsed.Clear();
   }
-  return items;
+  return parsed;
 }
 
 ApplyAuditEntry RowToAudit(const pqxx::row& row) {
@@ -117,11 +88,13 @@ ApplyAuditEntry RowToAudit(const pqxx::row& row) {
   entry.error_detail = row[6].as<std::string>();
   entry.user_count = row[7].as<int>();
   entry.content_hash = row[8].as<std::string>();
-  entry.files = FromJsonArray<v1::ConfigFileRecord>(row[9].as<std::string>());
+  const v1::ApplyAuditEntry files = ParseAuditList("files", row[9].as<std::string>());
+  for (const v1::ConfigFileRecord& file : files.files()) entry.files.push_back(FromProto(file));
   entry.reload_output = row[10].as<std::string>();
   entry.verification = row[11].as<std::string>();
   entry.duration_ms = row[12].as<int64_t>();
-  entry.phases = FromJsonArray<v1::ApplyPhase>(row[13].as<std::string>());
+  const v1::ApplyAuditEntry phases = ParseAuditList("phases", row[13].as<std::string>());
+  for (const v1::ApplyPhase& phase : phases.phases()) entry.phases.push_back(FromProto(phase));
   entry.request_id = row[14].as<std::string>();
   return entry;
 }

@@ -55,21 +55,12 @@ void ToProto(const ApplyAuditEntry& entry, v1::ApplyAuditEntry* proto) {
   proto->set_error_detail(entry.error_detail);
   proto->set_user_count(entry.user_count);
   proto->set_content_hash(entry.content_hash);
-  for (const ConfigFileRecord& file : entry.files) {
-    v1::ConfigFileRecord* record = proto->add_files();
-    record->set_path(file.path);
-    record->set_sha256(file.sha256);
-    record->set_size_bytes(file.size_bytes);
-  }
+  for (const ConfigFileRecord& file : entry.files) *proto->add_files() = ToProto(file);
   proto->set_reload_output(entry.reload_output);
   proto->set_verification(entry.verification);
   proto->set_duration_ms(entry.duration_ms);
   proto->set_asterisk_host(entry.asterisk_host);
-  for (const ApplyPhase& phase : entry.phases) {
-    v1::ApplyPhase* record = proto->add_phases();
-    record->set_name(phase.name);
-    record->set_duration_us(phase.duration_us);
-  }
+  for (const ApplyPhase& phase : entry.phases) *proto->add_phases() = ToProto(phase);
 }
 
 }  // namespace pbx

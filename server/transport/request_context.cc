@@ -4,7 +4,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/core/sip_secret.h"
@@ -29,12 +28,7 @@ bool IsValidRequestId(absl::string_view id) {
   return true;
 }
 
-std::string NewRequestId() {
-  uint8_t bytes[kNewRequestIdBytes];
-  SystemRandomBytes(absl::MakeSpan(bytes));
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
-}
+std::string NewRequestId() { return RandomHex(kNewRequestIdBytes); }
 
 std::string RequestIdOf(const grpc::ServerContext& context) {
   const auto& metadata = context.client_metadata();
