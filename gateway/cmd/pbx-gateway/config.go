@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -23,19 +24,29 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		httpListen: envOr(getenv, "PBX_HTTP_LISTEN", "127.0.0.1:8080"),
 		grpcTarget: envOr(getenv, "PBX_GRPC_TARGET", "127.0.0.1:50051"),
 	}
-	raw := envOr(getenv, "PBX_MAX_BODY_BYTES", "65536")
-	n, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || n <= 0 {
-		return config{}, fmt.Errorf("PBX_MAX_BODY_BYTES=%q: want a positive integer", raw)
+	var err error
+	if c.maxBodyBytes, err = positiveInt(getenv, "PBX_MAX_BODY_BYTES", "65536"); err != nil {
+		return config{}, err
 	}
-	c.maxBodyBytes = n
-	raw = envOr(getenv, "PBX_GATEWAY_CALL_TIMEOUT_S", "180")
-	seconds, err := strconv.Atoi(raw)
-	if err != nil || seconds <= 0 {
-		return config{}, fmt.Errorf("PBX_GATEWAY_CALL_TIMEOUT_S=%q: want a positive integer", raw)
+	seconds, err := positiveInt(getenv, "PBX_GATEWAY_CALL_TIMEOUT_S", "180")
+	if err != nil {
+		return config{}, err
+	}
+	if seconds > math.MaxInt64/int64(time.Second) {
+		return config{}, fmt.Errorf("PBX_GATEWAY_CALL_TIMEOUT_S=%d: too large", seconds)
 	}
 	c.callTimeout = time.Duration(seconds) * time.Second
 	return c, nil
+}
+
+// positiveInt reads key (def when unset) as a positive decimal integer.
+func positiveInt(getenv func(string) string, key, def string) (int64, error) {
+	raw := envOr(getenv, key, def)
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive integer", key, raw)
+	}
+	return n, nil
 }
 
 func envOr(getenv func(string) string, key, def string) string {

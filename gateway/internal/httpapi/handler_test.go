@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -27,11 +29,15 @@ import (
 )
 
 // fakeUsers stands in for the C++ server: just enough behaviour to exercise
-// every transport path. ApplyService is not registered, so Apply is
-// UNIMPLEMENTED exactly as the real server answers today.
+// every transport path. The test backend registers no ApplyService, so a call
+// to it shows how the gateway answers a service the backend lacks
+// (UNIMPLEMENTED, 501).
 type fakeUsers struct {
 	pbxv1.UnimplementedUserServiceServer
 	sawDeadline atomic.Bool
+
+	mu         sync.Mutex
+	requestIDs []string // the x-request-id metadata of the last ListUsers call
 }
 
 var testUser = &pbxv1.User{
@@ -68,8 +74,19 @@ func (f *fakeUsers) GetUser(_ context.Context, req *pbxv1.GetUserRequest) (*pbxv
 	return nil, status.Error(codes.NotFound, "user not found")
 }
 
-func (f *fakeUsers) ListUsers(context.Context, *pbxv1.ListUsersRequest) (*pbxv1.ListUsersResponse, error) {
+func (f *fakeUsers) ListUsers(ctx context.Context, _ *pbxv1.ListUsersRequest) (*pbxv1.ListUsersResponse, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	f.mu.Lock()
+	f.requestIDs = md.Get("x-request-id")
+	f.mu.Unlock()
 	return &pbxv1.ListUsersResponse{}, nil
+}
+
+// lastRequestIDs is the x-request-id metadata the last ListUsers call carried.
+func (f *fakeUsers) lastRequestIDs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requestIDs
 }
 
 func (f *fakeUsers) DeleteUser(context.Context, *pbxv1.DeleteUserRequest) (*pbxv1.DeleteUserResponse, error) {
@@ -82,7 +99,15 @@ type gateway struct {
 	health *health.Server
 }
 
-func startGateway(t *testing.T) *gateway {
+// gatewayOption adjusts the Config startGateway builds the handler with.
+type gatewayOption func(*Config)
+
+// withLog sends the access log, as JSON lines, to w instead of discarding it.
+func withLog(w io.Writer) gatewayOption {
+	return func(c *Config) { c.Log = slog.New(slog.NewJSONHandler(w, nil)) }
+}
+
+func startGateway(t *testing.T, opts ...gatewayOption) *gateway {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -100,7 +125,11 @@ func startGateway(t *testing.T) *gateway {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	h, err := New(context.Background(), conn, Config{MaxBodyBytes: 1024, Log: slog.New(slog.DiscardHandler)})
+	cfg := Config{MaxBodyBytes: 1024, Log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h, err := New(context.Background(), conn, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +173,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 			[]string{`"@type":"type.googleapis.com/google.rpc.BadRequest"`, `"field_violations":[{`, `"field":"id"`}},
 		{"missing user is 404", "GET", "/users/0b0c6a52-0000-4e40-9a8b-6c0b7e3b2f11", "", 404, []string{`"code":5`}},
 		{"delete answers {}", "DELETE", "/users/" + testUser.Id, "", 200, []string{`{}`}},
-		{"apply is 501 for now", "POST", "/apply", `{}`, 501, []string{`"code":12`}},
+		{"a service the backend does not register is 501", "POST", "/apply", `{}`, 501, []string{`"code":12`}},
 		{"unknown path is 404 JSON", "GET", "/nope", "", 404, []string{`"code":5`}},
 		{"oversized body is 413 JSON", "POST", "/users", `{"name":"` + strings.Repeat("a", 2048) + `"}`, 413, []string{`"code":3`, `"details":[]`}},
 		{"openapi is served", "GET", "/openapi.json", "", 200, []string{`"swagger": "2.0"`, `"/users/{id}/sip-credentials"`}},

@@ -11,6 +11,8 @@ import (
 // Lists at least this long are encoded into one buffer (see ListMarshaler).
 const longListMin = 256
 
+var protoMessageType = reflect.TypeOf((*proto.Message)(nil)).Elem()
+
 // Marshaler is the JSON codec for every request and response. Proto field
 // names (sip_credentials, created_at) and emitted zero values keep the wire
 // shape stable; unknown fields are rejected (400) so typos are not silently
@@ -41,7 +43,7 @@ type ListMarshaler struct {
 func (m *ListMarshaler) Marshal(v interface{}) ([]byte, error) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Slice || rv.Len() < longListMin ||
-		!rv.Type().Elem().Implements(reflect.TypeOf((*proto.Message)(nil)).Elem()) {
+		!rv.Type().Elem().Implements(protoMessageType) {
 		return m.JSONPb.Marshal(v)
 	}
 	out := make([]byte, 0, 320*rv.Len()) // a user encodes to about 280 bytes

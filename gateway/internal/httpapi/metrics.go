@@ -32,15 +32,14 @@ var knownMethods = map[string]bool{
 // Metrics counts REST requests and serves them, with the Go runtime and
 // process collectors, at GET /metrics. Each Metrics has its own registry.
 type Metrics struct {
-	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	endpoint http.Handler
 }
 
 func NewMetrics() *Metrics {
+	registry := prometheus.NewRegistry()
 	m := &Metrics{
-		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pbx_http_requests_total",
 			Help: "REST requests answered, by method, route pattern and HTTP status code.",
@@ -51,12 +50,12 @@ func NewMetrics() *Metrics {
 			Buckets: requestBuckets,
 		}, []string{"method", "route"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration,
+	registry.MustRegister(m.requests, m.duration,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Scrapes are counted apart, in promhttp_metric_handler_requests_total.
-	m.endpoint = promhttp.InstrumentMetricHandler(m.registry,
-		promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	m.endpoint = promhttp.InstrumentMetricHandler(registry,
+		promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	return m
 }
 

@@ -4,20 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
-
-	pbxv1 "github.com/synergycall/pbx-portal/gateway/gen/pbx/v1"
 )
 
 var generatedID = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -86,46 +77,11 @@ func TestIncomingHeadersDropsARawRequestID(t *testing.T) {
 	}
 }
 
-// metadataRecorder is a UserService that remembers the x-request-id
-// metadata of the last call and answers one of its own in the headers.
-type metadataRecorder struct {
-	pbxv1.UnimplementedUserServiceServer
-	mu   sync.Mutex
-	sent []string
-}
-
-func (m *metadataRecorder) ListUsers(ctx context.Context, _ *pbxv1.ListUsersRequest) (*pbxv1.ListUsersResponse, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	m.mu.Lock()
-	m.sent = md.Get("x-request-id")
-	m.mu.Unlock()
-	return &pbxv1.ListUsersResponse{}, nil
-}
-
 func TestGatewayForwardsTheRequestIDAndLogsIt(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend := &metadataRecorder{}
-	srv := grpc.NewServer()
-	pbxv1.RegisterUserServiceServer(srv, backend)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := Dial(lis.Addr().String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
 	var logged bytes.Buffer
-	h, err := New(context.Background(), conn, Config{MaxBodyBytes: 1024, Log: slog.New(slog.NewJSONHandler(&logged, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
+	g := startGateway(t, withLog(&logged))
 
-	req, _ := http.NewRequest(http.MethodGet, hs.URL+"/users", nil)
+	req, _ := http.NewRequest(http.MethodGet, g.url+"/users", nil)
 	req.Header.Set("X-Request-Id", "abc-123")
 	req.Header.Set("Grpc-Metadata-X-Request-Id", "forged") // must not reach the server
 	resp, err := http.DefaultClient.Do(req)
@@ -136,10 +92,7 @@ func TestGatewayForwardsTheRequestIDAndLogsIt(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Request-Id") != "abc-123" {
 		t.Fatalf("status %d, X-Request-Id %q; want 200 and abc-123", resp.StatusCode, resp.Header.Get("X-Request-Id"))
 	}
-	backend.mu.Lock()
-	sent := backend.sent
-	backend.mu.Unlock()
-	if len(sent) != 1 || sent[0] != "abc-123" {
+	if sent := g.users.lastRequestIDs(); len(sent) != 1 || sent[0] != "abc-123" {
 		t.Errorf("server got x-request-id %v, want [abc-123]", sent)
 	}
 	var line map[string]any
