@@ -221,6 +221,33 @@ class Lab:
     def files(self) -> tuple[bytes, bytes]:
         return self.pjsip_file.read_bytes(), self.dialplan_file.read_bytes()
 
+    def assert_files_match_audit(self, audit: dict, *, local: bool = False):
+        """AUDIT's file records (an Apply's audit or a GET /apply/audit entry) are the files on the lab's disk: one
+        record per generated file, named by its path on the Asterisk host (the spec's paths for the SSH transport;
+        for the local transport, LOCAL=True, the lab paths the server was configured with), whose sha256 and size
+        are the file's, and each file's header hash is the audit's content_hash."""
+        disk_files = (self.pjsip_file, self.dialplan_file)
+        paths = (str(self.pjsip_file), str(self.dialplan_file)) if local else (PJSIP_PATH, DIALPLAN_PATH)
+        records = audit.get("files") or []
+        by_path = {f["path"]: f for f in records}
+        assert len(records) == 2 and set(by_path) == set(paths), \
+            f"audit {audit.get('id')} files: want records for {list(paths)}, got {records!r}"
+        for path, disk in zip(paths, disk_files):
+            rec = by_path[path]
+            assert rec["sha256"] == sha256_file(disk), f"audit sha256 of {path} != the file on disk ({disk})"
+            assert int(rec["size_bytes"]) == disk.stat().st_size, f"audit size of {path} != the file on disk ({disk})"
+            assert header_hash(disk.read_text()) == audit["content_hash"], \
+                f"{disk}: header hash != audit content_hash {audit['content_hash']}"
+
+    def assert_file_modes(self):
+        """The generated files are readable by Asterisk (runs as group asterisk) and nobody else: mode 0640, group
+        asterisk."""
+        gid = self.asterisk_gid()
+        for f in (self.pjsip_file, self.dialplan_file):
+            st = f.stat()
+            assert st.st_mode & 0o777 == 0o640 and st.st_gid == gid, \
+                f"{f}: mode {oct(st.st_mode & 0o777)} gid {st.st_gid}, want 0640 gid {gid}"
+
     def stray_files(self) -> list[str]:
         """Anything in the two include directories besides the generated files (temporaries, backups)."""
         stray = []
@@ -422,15 +449,15 @@ def apply_ok(portal, admin: str = "e2e-admin", timeout: float = 180) -> dict:
     return audit
 
 
-def error_audit_id(r: h.Response) -> str:
-    """The audit id from the error's google.rpc.ErrorInfo {reason: APPLY_FAILED, metadata: {audit_id}}."""
+def error_audit_id(r: h.Response, reason: str = "APPLY_FAILED") -> str:
+    """The audit id from the error's one google.rpc.ErrorInfo {reason: REASON, metadata: {audit_id}}."""
     h.assert_error_shape(r)
-    for d in r.json["details"]:
-        if str(d.get("@type", "")).endswith("google.rpc.ErrorInfo") and d.get("reason") == "APPLY_FAILED":
-            audit_id = (d.get("metadata") or {}).get("audit_id")
-            assert audit_id and audit_id.isdigit(), f"ErrorInfo without a numeric audit_id: {r!r}"
-            return audit_id
-    raise AssertionError(f"no google.rpc.ErrorInfo with reason APPLY_FAILED in {r!r}")
+    infos = [d for d in r.json["details"] if str(d.get("@type", "")).endswith("google.rpc.ErrorInfo")]
+    assert len(infos) == 1 and infos[0].get("reason") == reason, \
+        f"want one google.rpc.ErrorInfo with reason {reason}, got {r!r}"
+    audit_id = (infos[0].get("metadata") or {}).get("audit_id")
+    assert audit_id and audit_id.isdigit(), f"ErrorInfo without a numeric audit_id: {r!r}"
+    return audit_id
 
 
 def audit_log(portal, limit: int | None = None) -> list[dict]:

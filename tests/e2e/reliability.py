@@ -1,4 +1,5 @@
-"""Shared helpers of the reliability tests (test_reliability_crash.py, _outage.py, _secrets.py).
+"""Shared helpers of the reliability tests (test_reliability_crash.py, _outage.py, _secrets.py; _soak.py and
+_fuzz_api.py use the mode and the figures envelope).
 
 Modes
 -----
@@ -10,10 +11,11 @@ Figures (build/reliability/<test-name>.json)
 --------------------------------------------
 Each test writes one JSON object, also when it fails (written by `recording()`), to
 build/reliability/<test-name>.json, where <test-name> is the pytest test name (parameters included, unsafe
-characters replaced by "_"). Common keys:
+characters replaced by "_") or the name the test gives `recording()`: test_reliability_soak.py writes soak.json and
+test_reliability_fuzz_api.py fuzz_api.json (their figures are described in those modules). Common keys:
 
   schema        "pbx-reliability/1"
-  test          pytest test name;  nodeid: full pytest node id;  module: test module name
+  test          <test-name> (above);  nodeid: full pytest node id;  module: test module name
   mode          "short" | "long"
   seed          random seed used (int) or null
   outcome       "passed" | "failed"
@@ -55,12 +57,12 @@ test_asterisk_host_cut_during_applies / test_asterisk_stopped_during_applies (te
   (bool), max_apply_latency_s, host_back_to_first_success_s, users_untouched (bool), final_apply_ok (bool),
   temporaries_after (count), lab_restart_s (Asterisk test: `asterisk-lab up` duration),
   misreported_as_auth_failure (cut test: failures whose detail blames the SSH key / host key although only the
-  connection was lost; the known defect test_host_lost_during_ssh_auth_is_unavailable pins down)
+  connection was lost; counted only, test_host_lost_during_ssh_auth_is_unavailable asserts it never happens)
 
-test_host_lost_during_ssh_auth_is_unavailable (test_reliability_outage.py; xfail while the defect exists)
-  known_defect (text), attempts [{cut_at_chunk, http_status, grpc_code, audit_outcome, detail}], misreported (count
-  of attempts answered 500 or blaming the SSH key / host key), unavailable_503 (count). Its outcome is "failed"
-  while the defect exists (pytest reports it as xfailed).
+test_host_lost_during_ssh_auth_is_unavailable (test_reliability_outage.py)
+  attempts [{cut_at_chunk, http_status, grpc_code, audit_outcome, detail}] (one per cut; every one must be a 503
+  audited as a failure), misreported (count of attempts answered 500 or blaming the SSH key / host key; must be 0),
+  unavailable_503 (count)
 
 test_no_secret_in_any_log (test_reliability_secrets.py)
   sip_passwords_checked, db_secret_checked (bool), files_scanned [{path, bytes}], bytes_scanned,
@@ -111,10 +113,10 @@ def seed() -> int:
 # --------------------------------------------------------------------------- figures
 
 class Record:
-    """What one test writes to build/reliability/<test-name>.json."""
+    """What one test writes to build/reliability/<test-name>.json (NAME, when given, instead of the test name)."""
 
-    def __init__(self, request, seed_value: int | None = None):
-        self.test = request.node.name
+    def __init__(self, request, seed_value: int | None = None, name: str | None = None):
+        self.test = name or request.node.name
         self.nodeid = request.node.nodeid
         self.module = request.module.__name__
         self.seed = seed_value
@@ -150,9 +152,10 @@ class Record:
 
 
 @contextlib.contextmanager
-def recording(request, seed_value: int | None = None):
-    """with recording(request) as rec: ... -> the JSON is written whatever happens in the block."""
-    rec = Record(request, seed_value)
+def recording(request, seed_value: int | None = None, name: str | None = None):
+    """with recording(request) as rec: ... -> the JSON is written whatever happens in the block (to NAME.json when
+    NAME is given)."""
+    rec = Record(request, seed_value, name)
     try:
         yield rec
     except BaseException as e:  # noqa: BLE001 - record, then re-raise
@@ -381,11 +384,3 @@ def percentile(values: list[float], q: float) -> float | None:
     v = sorted(values)
     return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
 
-
-def timed_call(fn, *a, **kw):
-    """(result, exception, seconds)"""
-    t0 = time.monotonic()
-    try:
-        return fn(*a, **kw), None, time.monotonic() - t0
-    except Exception as e:  # noqa: BLE001
-        return None, e, time.monotonic() - t0

@@ -7,18 +7,14 @@ import uuid
 import pytest
 
 import harness as h
+import lab as L
 
 
 def test_apply_without_a_reachable_host_fails_with_its_audit_id(shared_portal):
     """This portal has no Asterisk host configured: the Apply fails with 500, but is audited."""
     r = shared_portal.call("POST", "/apply", {}, headers={"X-Admin-User": "e2e-admin"})
     h.assert_error(r, 500, h.INTERNAL)
-    info = [d for d in r.json["details"] if d.get("@type", "").endswith("google.rpc.ErrorInfo")]
-    assert info and info[0]["reason"] == "APPLY_FAILED", r.json
-    audit_id = info[0]["metadata"]["audit_id"]
-    audit = shared_portal.get("/apply/audit")
-    assert audit.status == 200, audit
-    entry = next(e for e in audit.json if str(e["id"]) == audit_id)
+    entry = L.audit_entry(shared_portal, L.error_audit_id(r))
     assert entry["outcome"] == "APPLY_OUTCOME_FAILURE", entry
     assert entry["triggered_by"] == "e2e-admin", entry
     assert entry["error_detail"], entry

@@ -63,7 +63,7 @@ def test_concurrent_applies_on_two_servers_are_serialized(apply_pair, lab):
     assert status["pending_changes"] is False and status["current_content_hash"] == latest["content_hash"], status
     pjsip, dialplan = (x.decode() for x in lab.files())
     assert L.header_hash(pjsip) == latest["content_hash"] == L.header_hash(dialplan)
-    assert latest["files"][0]["sha256"] == L.sha256_file(lab.pjsip_file)
+    lab.assert_files_match_audit(latest)
     assert not lab.stray_files(), lab.stray_files()
     exts = L.extensions_of(a)
     assert len(exts) == 43
@@ -101,10 +101,9 @@ def test_apply_waiting_too_long_for_the_lock_is_aborted(portals, new_db, lab):
     assert holder_rows and holder_rows[0]["outcome"] == "APPLY_OUTCOME_RUNNING", \
         f"the lock holder finished before the waiter gave up: {audit_now}"
     # The Apply that never ran is audited too, and the error names its row.
-    info = [d for d in r.json["details"] if d.get("@type", "").endswith("google.rpc.ErrorInfo")]
-    assert info and info[0]["reason"] == "APPLY_NOT_STARTED", r.json
+    audit_id = L.error_audit_id(r, reason="APPLY_NOT_STARTED")
     waiter_rows = [e for e in audit_now if e["triggered_by"] == "waiter"]
-    assert [str(e["id"]) for e in waiter_rows] == [info[0]["metadata"]["audit_id"]], audit_now
+    assert [str(e["id"]) for e in waiter_rows] == [audit_id], audit_now
     assert waiter_rows[0]["outcome"] == "APPLY_OUTCOME_FAILURE", waiter_rows
     assert "another Apply is still running" in waiter_rows[0]["error_detail"], waiter_rows
     h.assert_error(holder["r"], 503, h.UNAVAILABLE)

@@ -14,13 +14,8 @@ def test_local_transport_applies_and_verifies(portals, new_db, lab):
     assert not lab.config_errors_since(log_offset), "Asterisk complained about the generated files"
     assert audit["user_count"] == 3 and audit["triggered_by"] == "local-admin", audit
 
-    paths = {f["path"]: f for f in audit["files"]}
-    assert set(paths) == {str(lab.pjsip_file), str(lab.dialplan_file)}, audit["files"]
-    for f in (lab.pjsip_file, lab.dialplan_file):
-        assert paths[str(f)]["sha256"] == L.sha256_file(f)
-        assert L.header_hash(f.read_text()) == audit["content_hash"]
-        st = f.stat()
-        assert st.st_mode & 0o777 == 0o640 and st.st_gid == lab.asterisk_gid(), f"{f}: {oct(st.st_mode)} {st.st_gid}"
+    lab.assert_files_match_audit(audit, local=True)
+    lab.assert_file_modes()
     assert not lab.stray_files(), lab.stray_files()
     lab.assert_live([1000, 1001, 1002])
 

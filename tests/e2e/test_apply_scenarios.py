@@ -26,17 +26,6 @@ def exten_lines(text: str) -> list[str]:
     return [v for k, v in (kv for _, kvs in L.parse_conf(text) for kv in kvs) if k == "exten"]
 
 
-def assert_files_match_audit(lab, audit: dict):
-    """The audit's file records are the files actually on the lab's disk."""
-    by_path = {f["path"]: f for f in audit.get("files") or []}
-    assert set(by_path) == {L.PJSIP_PATH, L.DIALPLAN_PATH}, f"audit files: {audit.get('files')!r}"
-    for path, disk in ((L.PJSIP_PATH, lab.pjsip_file), (L.DIALPLAN_PATH, lab.dialplan_file)):
-        rec = by_path[path]
-        assert rec["sha256"] == L.sha256_file(disk), f"audit sha256 of {path} != the file on disk"
-        assert int(rec["size_bytes"]) == disk.stat().st_size, f"audit size of {path} != the file on disk"
-        assert L.header_hash(disk.read_text()) == audit["content_hash"], f"{path} header hash != audit content_hash"
-
-
 def test_one_user_is_provisioned_on_the_live_asterisk(apply_portal, lab):
     """Scenario 1: one user (1000) -> files with endpoint+auth+aor and Dial(PJSIP/1000,25), reloaded, audited."""
     created = L.create_user(apply_portal, "Alice Apply", "alice.apply@example.com")
@@ -64,9 +53,7 @@ def test_one_user_is_provisioned_on_the_live_asterisk(apply_portal, lab):
     assert exten_lines(dialplan) == ["1000,1,Dial(PJSIP/1000,25)"], dialplan
 
     # The files are readable by Asterisk (runs as user asterisk) and nobody else.
-    for f in (lab.pjsip_file, lab.dialplan_file):
-        st = f.stat()
-        assert st.st_mode & 0o777 == 0o640 and st.st_gid == lab.asterisk_gid(), f"{f}: mode {oct(st.st_mode)}"
+    lab.assert_file_modes()
 
     assert "1000" in L.parse_pjsip_list(lab.cli("pjsip list endpoints"), "Endpoint")
     lab.assert_live([1000])
@@ -80,7 +67,7 @@ def test_one_user_is_provisioned_on_the_live_asterisk(apply_portal, lab):
     assert "res_pjsip.so" in audit["reload_output"] and "Dialplan reloaded" in audit["reload_output"], audit
     assert audit["asterisk_host"] == f"ssh://{lab.ssh_user}@{lab.ssh_host}:{lab.ssh_port}", audit
     assert int(audit["duration_ms"]) >= 0 and audit["started_at"] <= audit["finished_at"], audit
-    assert_files_match_audit(lab, audit)
+    lab.assert_files_match_audit(audit)
     # The log holds the same entry.
     logged = L.audit_entry(apply_portal, audit["id"])
     for k in ("outcome", "triggered_by", "user_count", "content_hash", "files", "verification"):
@@ -107,7 +94,7 @@ def test_three_users_with_a_gap(apply_portal, lab):
     assert [n for n, _ in sections_of(pjsip, "aor")] == ["1000", "1001", "1005"], pjsip
     assert exten_lines(lab.dialplan_file.read_text()) == [f"{e},1,Dial(PJSIP/{e},25)" for e in (1000, 1001, 1005)]
     lab.assert_live([1000, 1001, 1005])
-    assert_files_match_audit(lab, audit)
+    lab.assert_files_match_audit(audit)
 
 
 @pytest.mark.parametrize("which", ["pjsip", "dialplan"])
@@ -166,7 +153,7 @@ def test_reload_failure_keeps_the_new_files(apply_portal, lab):
     assert files_after != old_files, "the new files were not left on disk"
     assert "[1001]" in files_after[0].decode() and "exten => 1001," in files_after[1].decode(), files_after
     assert not stray, stray
-    assert_files_match_audit(lab, audit)
+    lab.assert_files_match_audit(audit)
 
     # The restarted Asterisk read the files that were left; the next Apply verifies cleanly.
     L.apply_ok(apply_portal)
@@ -187,4 +174,4 @@ def test_no_users_cleans_the_live_asterisk(apply_portal, lab):
     assert L.parse_conf(lab.dialplan_file.read_text()) == [("synergy-internal", [])], \
         "the dialplan file is not an empty [synergy-internal]"
     lab.assert_live([], "no users")
-    assert_files_match_audit(lab, audit)
+    lab.assert_files_match_audit(audit)

@@ -55,20 +55,10 @@ HARDENING = {
 # --------------------------------------------------------------------------- helpers
 
 def systemd_analyze() -> str:
-    """/usr/bin/systemd-analyze (Debian package systemd), installed when missing (as deploy/lib does with its
-    tools) so that a fresh machine runs these checks instead of skipping them."""
-    found = shutil.which("systemd-analyze")
-    if found:
-        return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.fail("systemd-analyze not found (Debian package systemd)")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    if subprocess.run(["apt-get", "install", "-y", "-q", "systemd"], env=env, capture_output=True).returncode:
-        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "systemd"], env=env, capture_output=True)
+    """/usr/bin/systemd-analyze (Debian package systemd, which deploy/lib/install-deps installs)."""
     found = shutil.which("systemd-analyze")
     if not found:
-        pytest.fail("systemd-analyze not found and `apt-get install systemd` did not provide it")
+        pytest.fail("systemd-analyze missing: run deploy/lib/install-deps")
     return found
 
 

@@ -5,16 +5,13 @@ database outage."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import time
 import urllib.request
 
-import pytest
-
 import harness as h
 import lab as L
+from test_grpc import grpcurl
 
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
 APPLY_PHASES = ("read", "render", "connect", "upload", "rename", "reload", "verify", "audit")
@@ -54,13 +51,6 @@ def scrape(url: str, timeout: float = 10) -> Scrape:
         assert r.status == 200, f"GET {url} -> {r.status}"
         assert r.headers.get("Content-Type", "").startswith("text/plain"), r.headers.get("Content-Type")
         return Scrape(r.read().decode())
-
-
-def grpcurl(*args):
-    if not os.access(h.GRPCURL_BIN, os.X_OK):
-        pytest.fail(f"grpcurl missing at {h.GRPCURL_BIN}")
-    return subprocess.run([str(h.GRPCURL_BIN), "-max-time", "10", *args], capture_output=True, text=True,
-                          timeout=20)
 
 
 def rpc(s: Scrape, method: str, code: str, service: str = "pbx.v1.UserService") -> float:

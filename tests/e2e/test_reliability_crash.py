@@ -211,10 +211,10 @@ def test_crash_consistency_at_every_failpoint(portals, new_db, lab, request):
             except AssertionError as e:
                 info["live_ok_after_recovery"] = False
                 rec.violation(f"round {round_no} ({fp}): {e}")
-            for f in audit.get("files") or []:
-                disk = lab.pjsip_file if f["path"] == L.PJSIP_PATH else lab.dialplan_file
-                if f["sha256"] != L.sha256_file(disk):
-                    rec.violation(f"round {round_no} ({fp}): audit sha256 of {f['path']} != the file on disk")
+            try:
+                lab.assert_files_match_audit(audit)
+            except AssertionError as e:
+                rec.violation(f"round {round_no} ({fp}): {e}")
 
             # Every file at the kill was one complete version, the one the failpoint's position implies.
             states = tuple(classify(k, o, n) for k, o, n in zip(kill_files, old_files, new_files))

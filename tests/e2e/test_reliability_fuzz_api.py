@@ -23,15 +23,14 @@ A server defect found this way gets a test_regression_<what> test at the end of 
 from __future__ import annotations
 
 import collections
-import json
 import os
 import time
 import uuid
-from datetime import datetime, timezone
 
 import pytest
 
 import harness as h
+import reliability as R
 
 # deploy/lib/install-deps installs the pinned version; under tests/run (PBX_REPO set) a missing one fails.
 schemathesis = pytest.importorskip("schemathesis") if not os.environ.get("PBX_REPO") else __import__("schemathesis")
@@ -47,10 +46,8 @@ from schemathesis.checks import (  # noqa: E402
     status_code_conformance,
 )
 
-LONG = os.environ.get("PBX_RELIABILITY_LONG", "") not in ("", "0")
-SCALE = 10 if LONG else 1
+SCALE = 10 if R.LONG else 1
 SEED = int(os.environ.get("PBX_FUZZ_SEED", "20240601"))
-OUT_DIR = h.REPO_ROOT / "build" / "reliability"
 
 # Hypothesis' caches (no example database: database=None) under build/, not in the work tree.
 set_hypothesis_home_dir(str(h.REPO_ROOT / "build" / "hypothesis"))
@@ -205,80 +202,68 @@ def _operations(schema) -> dict:
     return ops
 
 
-def _write(request, started_at: str, duration: float, violations: list[str], figures: dict):
-    """build/reliability/fuzz_api.json, in the envelope the other reliability tests use (tests/e2e/reliability.py)."""
-    doc = {"schema": "pbx-reliability/1", "test": "fuzz_api", "nodeid": request.node.nodeid,
-           "module": request.module.__name__, "mode": "long" if LONG else "short", "seed": SEED,
-           "outcome": "failed" if violations else "passed",
-           "error": "; ".join(violations)[:4000] if violations else None,
-           "started_at": started_at, "duration_s": round(duration, 3), "violations": violations, "figures": figures}
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = OUT_DIR / "fuzz_api.json.tmp"
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n")
-    tmp.replace(OUT_DIR / "fuzz_api.json")
-
-
 def test_fuzz_api(apply_portal, lab, request):
-    portal = apply_portal
-    started = time.monotonic()
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    schema = schemathesis.openapi.from_url(portal.base_url + "/openapi.json", timeout=10)
-    ops = _operations(schema)
-    missing = sorted(set(OPERATIONS) - set(ops))
-    assert not missing, f"/openapi.json lacks operations {missing}; has {sorted(ops)}"
-    undocumented = sorted(set(ops) - set(OPERATIONS))
+    with R.recording(request, SEED, name="fuzz_api") as rec:
+        portal = apply_portal
+        started = time.monotonic()
+        schema = schemathesis.openapi.from_url(portal.base_url + "/openapi.json", timeout=10)
+        ops = _operations(schema)
+        missing = sorted(set(OPERATIONS) - set(ops))
+        assert not missing, f"/openapi.json lacks operations {missing}; has {sorted(ops)}"
+        undocumented = sorted(set(ops) - set(OPERATIONS))
 
-    fz = Fuzzer(portal, schema)
-    for round_no in range(ROUNDS):
-        for op_id in ORDER:
-            for mode, n in EXAMPLES[op_id].items():
-                fz.fuzz(ops[op_id], op_id, mode, n * SCALE, round_no)
-            fz.probe_stateless(ops)
+        fz = Fuzzer(portal, schema)
+        for round_no in range(ROUNDS):
+            for op_id in ORDER:
+                for mode, n in EXAMPLES[op_id].items():
+                    fz.fuzz(ops[op_id], op_id, mode, n * SCALE, round_no)
+                fz.probe_stateless(ops)
 
-    alive = {p.role: p.alive() for p in (portal.server.proc, portal.gateway.proc)}
-    duration = time.monotonic() - started
-    total = sum(fz.requests.values())
-    failures = sorted(fz.failures.values(), key=lambda f: (f["operation"], f["kind"], str(f["status"])))
-    figures = {
-        "schemathesis_version": schemathesis.__version__,
-        "checks": [c.__name__ for c in CHECKS],
-        "requests_total": total,
-        "requests_per_operation": dict(sorted(fz.requests.items())),
-        "requests_per_operation_and_mode": {k: dict(sorted(v.items())) for k, v in sorted(fz.by_mode.items())},
-        "modes_without_cases": sorted(fz.unsatisfiable),
-        "statuses_per_operation": {k: {str(s): n for s, n in sorted(v.items())}
-                                   for k, v in sorted(fz.statuses.items())},
-        "failures_distinct": len(failures),
-        "failures_total": sum(f["count"] for f in failures),
-        "failures": failures,
-        "undocumented_operations_in_document": undocumented,
-        "processes_alive_after": alive,
-    }
-    violations = [f"{f['operation']}: {f['kind']} (HTTP {f['status']}, {f['count']}x): {f['reproduce']}"
-                  for f in failures]
-    if not all(alive.values()):
-        violations.append(f"a process died during fuzzing: {alive}")
-    if total < 1000 * SCALE * 0.9:
-        violations.append(f"only {total} requests generated")
-    silent = [label for label in OPERATIONS.values() if fz.requests[label] == 0]
-    if silent:
-        violations.append(f"operations without a request: {silent}")
-    _write(request, started_at, duration, violations, figures)
+        alive = {p.role: p.alive() for p in (portal.server.proc, portal.gateway.proc)}
+        duration = time.monotonic() - started
+        total = sum(fz.requests.values())
+        failures = sorted(fz.failures.values(), key=lambda f: (f["operation"], f["kind"], str(f["status"])))
+        figures = rec.figures
+        figures.update({
+            "schemathesis_version": schemathesis.__version__,
+            "checks": [c.__name__ for c in CHECKS],
+            "requests_total": total,
+            "requests_per_operation": dict(sorted(fz.requests.items())),
+            "requests_per_operation_and_mode": {k: dict(sorted(v.items())) for k, v in sorted(fz.by_mode.items())},
+            "modes_without_cases": sorted(fz.unsatisfiable),
+            "statuses_per_operation": {k: {str(s): n for s, n in sorted(v.items())}
+                                       for k, v in sorted(fz.statuses.items())},
+            "failures_distinct": len(failures),
+            "failures_total": sum(f["count"] for f in failures),
+            "failures": failures,
+            "undocumented_operations_in_document": undocumented,
+            "processes_alive_after": alive,
+        })
+        for f in failures:
+            rec.violation(f"{f['operation']}: {f['kind']} (HTTP {f['status']}, {f['count']}x): {f['reproduce']}")
+        if not all(alive.values()):
+            rec.violation(f"a process died during fuzzing: {alive}")
+        if total < 1000 * SCALE * 0.9:
+            rec.violation(f"only {total} requests generated")
+        silent = [label for label in OPERATIONS.values() if fz.requests[label] == 0]
+        if silent:
+            rec.violation(f"operations without a request: {silent}")
 
-    print(f"\nFUZZ api: {total} requests in {duration:.1f} s, seed {SEED}, "
-          f"{len(failures)} distinct failures ({figures['failures_total']} requests)")
-    for label, n in sorted(fz.requests.items()):
-        sts = " ".join(f"{s}x{c}" for s, c in sorted(fz.statuses[label].items()))
-        modes = " ".join(f"{m}={c}" for m, c in sorted(fz.by_mode[label].items()))
-        print(f"FUZZ   {label:34s} {n:6d} requests  ({modes})  statuses [{sts}]")
-    for f in failures:
-        print(f"FUZZ FAILURE {f['operation']} {f['kind']} status {f['status']} x{f['count']}\n"
-              f"  reproduce: {f['reproduce']}\n  {f['detail'][:1500]}")
+        print(f"\nFUZZ api: {total} requests in {duration:.1f} s, seed {SEED}, "
+              f"{len(failures)} distinct failures ({figures['failures_total']} requests)")
+        for label, n in sorted(fz.requests.items()):
+            sts = " ".join(f"{s}x{c}" for s, c in sorted(fz.statuses[label].items()))
+            modes = " ".join(f"{m}={c}" for m, c in sorted(fz.by_mode[label].items()))
+            print(f"FUZZ   {label:34s} {n:6d} requests  ({modes})  statuses [{sts}]")
+        for f in failures:
+            print(f"FUZZ FAILURE {f['operation']} {f['kind']} status {f['status']} x{f['count']}\n"
+                  f"  reproduce: {f['reproduce']}\n  {f['detail'][:1500]}")
 
-    assert all(alive.values()), f"a process died during fuzzing: {alive}; server stderr:\n" \
-                                f"{portal.server.proc.stderr_tail()}"
-    assert not violations, f"{len(violations)} violations (see above and build/reliability/fuzz_api.json):\n" + \
-        "\n".join(violations)
+        assert all(alive.values()), f"a process died during fuzzing: {alive}; server stderr:\n" \
+                                    f"{portal.server.proc.stderr_tail()}"
+        assert not rec.violations, \
+            f"{len(rec.violations)} violations (see above and build/reliability/fuzz_api.json):\n" + \
+            "\n".join(rec.violations)
 
 
 # --------------------------------------------------------------------------- regressions found while fuzzing

@@ -39,12 +39,11 @@ import random
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
 
 import harness as h
+import reliability as R
 
-LONG = os.environ.get("PBX_RELIABILITY_LONG", "") not in ("", "0")
-DURATION_S = float(os.environ.get("PBX_SOAK_SECONDS") or (300 if LONG else 30))
+DURATION_S = float(os.environ.get("PBX_SOAK_SECONDS") or (300 if R.LONG else 30))
 THREADS = int(os.environ.get("PBX_SOAK_THREADS") or 16)
 SEED = 4242
 TARGET_USERS = 300
@@ -52,7 +51,6 @@ WARMUP_S = min(30.0, DURATION_S / 5)
 # Flat memory (long run): mean RSS of the last third <= mean of the first third * (1 + RSS_GROWTH_RATIO) + RSS_SLACK.
 RSS_GROWTH_RATIO = 0.25
 RSS_SLACK_KIB = 16 * 1024
-OUT = h.REPO_ROOT / "build" / "reliability" / "soak.json"
 
 # Most threads manage users; OPERATORS threads apply and watch the Apply state, so two Applies are often in flight
 # at once (the second waits on the lock) without the queue ever holding every thread.
@@ -234,13 +232,6 @@ def sampler(pids: dict, series: dict, t_start, stop: threading.Event):
         stop.wait(1.0)
 
 
-def percentile(xs, p):
-    if not xs:
-        return None
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-
-
 def flatness(samples, warmup_s):
     """Mean RSS (KiB) of the first and the last third of the samples after the warm-up."""
     vals = [v for t, v in samples if t >= warmup_s and v is not None]
@@ -254,109 +245,102 @@ def flatness(samples, warmup_s):
 
 
 def test_soak(apply_portal, lab, request):
-    portal = apply_portal
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    # A first Apply, so the lab holds this portal's (empty) configuration and later Applies have a baseline.
-    r = portal.client.post("/apply", {"triggered_by": "soak-setup"}, timeout=180)
-    assert r.status == 200, f"first Apply failed: {r!r}"
+    with R.recording(request, SEED, name="soak") as rec:
+        portal = apply_portal
+        # A first Apply, so the lab holds this portal's (empty) configuration and later Applies have a baseline.
+        r = portal.client.post("/apply", {"triggered_by": "soak-setup"}, timeout=180)
+        assert r.status == 200, f"first Apply failed: {r!r}"
 
-    state = State()
-    pids = {"server": portal.server.proc.pid, "gateway": portal.gateway.proc.pid}
-    series = {role: [] for role in pids}
-    stop = threading.Event()
-    t_start = time.monotonic()
-    sam = threading.Thread(target=sampler, args=(pids, series, t_start, stop), daemon=True)
-    sam.start()
-    stop_at = t_start + DURATION_S
-    threads = [threading.Thread(target=worker, args=(i, portal.client, state, stop_at), daemon=True)
-               for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(DURATION_S + 300)
-    hung = sum(t.is_alive() for t in threads)
-    elapsed = time.monotonic() - t_start
-    stop.set()
-    sam.join(5)
+        state = State()
+        pids = {"server": portal.server.proc.pid, "gateway": portal.gateway.proc.pid}
+        series = {role: [] for role in pids}
+        stop = threading.Event()
+        t_start = time.monotonic()
+        sam = threading.Thread(target=sampler, args=(pids, series, t_start, stop), daemon=True)
+        sam.start()
+        stop_at = t_start + DURATION_S
+        threads = [threading.Thread(target=worker, args=(i, portal.client, state, stop_at), daemon=True)
+                   for i in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(DURATION_S + 300)
+        hung = sum(t.is_alive() for t in threads)
+        elapsed = time.monotonic() - t_start
+        stop.set()
+        sam.join(5)
 
-    # A 404 is expected only for a user whose DELETE succeeded (for some thread).
-    for op, uid in state.not_found:
-        if uid not in state.deleted:
-            state.bad(op, f"404 for user {uid}, which nobody deleted")
-    alive = {p.role: p.alive() for p in (portal.server.proc, portal.gateway.proc)}
-    # The portal still answers and agrees with what the threads saw.
-    final_users = portal.client.list_users() if all(alive.values()) else None
-    consistent = final_users is not None and {u["id"] for u in final_users} == set(state.live)
+        # A 404 is expected only for a user whose DELETE succeeded (for some thread).
+        for op, uid in state.not_found:
+            if uid not in state.deleted:
+                state.bad(op, f"404 for user {uid}, which nobody deleted")
+        alive = {p.role: p.alive() for p in (portal.server.proc, portal.gateway.proc)}
+        # The portal still answers and agrees with what the threads saw.
+        final_users = portal.client.list_users() if all(alive.values()) else None
+        consistent = final_users is not None and {u["id"] for u in final_users} == set(state.live)
 
-    total = sum(sum(c.values()) for c in state.requests.values())
-    flat = {role: flatness(s, WARMUP_S) for role, s in series.items()}
-    figures = {
-        "duration_s": round(elapsed, 1),
-        "threads": THREADS,
-        "target_users": TARGET_USERS,
-        "requests_total": total,
-        "requests_per_s": round(total / elapsed, 1) if elapsed else None,
-        "requests": {op: {str(s): n for s, n in sorted(c.items(), key=lambda kv: str(kv[0]))}
-                     for op, c in sorted(state.requests.items())},
-        "unexpected_errors": sum(state.unexpected_by_op.values()),
-        "unexpected_by_op": dict(state.unexpected_by_op),
-        "unexpected_examples": state.unexpected,
-        "expected_errors": {
-            "create_duplicate_409": state.requests["create"].get(409, 0),
-            "not_found_404_after_delete": len(state.not_found),
-            "apply_aborted_409": state.apply_aborted,
-        },
-        "latency_ms": {op: {"p50": round(percentile(v, 50) * 1000, 1), "p99": round(percentile(v, 99) * 1000, 1),
-                            "max": round(max(v) * 1000, 1), "n": len(v)}
-                       for op, v in sorted(state.latency.items())},
-        "rss_kib": {role: [[t, v] for t, v in s] for role, s in series.items()},
-        "rss_flatness": flat,
-        "rss_flatness_asserted": LONG,
-        "rss_warmup_s": WARMUP_S,
-        "processes_alive_after": alive,
-        "final_users": len(final_users) if final_users is not None else None,
-        "final_users_match_clients_view": consistent,
-        "hung_threads": hung,
-    }
-    violations = []
-    if not all(alive.values()):
-        violations.append(f"a process died during the soak: {alive}")
-    if hung:
-        violations.append(f"{hung} client threads still running {DURATION_S + 300:.0f} s after the end")
-    if figures["unexpected_errors"]:
-        violations.append(f"{figures['unexpected_errors']} unexpected errors: {dict(state.unexpected_by_op)}; "
+        total = sum(sum(c.values()) for c in state.requests.values())
+        flat = {role: flatness(s, WARMUP_S) for role, s in series.items()}
+        figures = rec.figures
+        figures.update({
+            "duration_s": round(elapsed, 1),
+            "threads": THREADS,
+            "target_users": TARGET_USERS,
+            "requests_total": total,
+            "requests_per_s": round(total / elapsed, 1) if elapsed else None,
+            "requests": {op: {str(s): n for s, n in sorted(c.items(), key=lambda kv: str(kv[0]))}
+                         for op, c in sorted(state.requests.items())},
+            "unexpected_errors": sum(state.unexpected_by_op.values()),
+            "unexpected_by_op": dict(state.unexpected_by_op),
+            "unexpected_examples": state.unexpected,
+            "expected_errors": {
+                "create_duplicate_409": state.requests["create"].get(409, 0),
+                "not_found_404_after_delete": len(state.not_found),
+                "apply_aborted_409": state.apply_aborted,
+            },
+            "latency_ms": {op: {"p50": round(R.percentile(v, 0.5) * 1000, 1),
+                                "p99": round(R.percentile(v, 0.99) * 1000, 1),
+                                "max": round(max(v) * 1000, 1), "n": len(v)}
+                           for op, v in sorted(state.latency.items())},
+            "rss_kib": {role: [[t, v] for t, v in s] for role, s in series.items()},
+            "rss_flatness": flat,
+            "rss_flatness_asserted": R.LONG,
+            "rss_warmup_s": WARMUP_S,
+            "processes_alive_after": alive,
+            "final_users": len(final_users) if final_users is not None else None,
+            "final_users_match_clients_view": consistent,
+            "hung_threads": hung,
+        })
+        if not all(alive.values()):
+            rec.violation(f"a process died during the soak: {alive}")
+        if hung:
+            rec.violation(f"{hung} client threads still running {DURATION_S + 300:.0f} s after the end")
+        if figures["unexpected_errors"]:
+            rec.violation(f"{figures['unexpected_errors']} unexpected errors: {dict(state.unexpected_by_op)}; "
                           f"first: {state.unexpected[:3]}")
-    if not consistent:
-        violations.append("GET /users after the soak differs from the users the clients created and did not delete")
-    if LONG:
-        for role, f in flat.items():
-            if f is None:
-                violations.append(f"too few RSS samples for {role}")
-            elif f["growth_kib"] > f["limit_kib"]:
-                violations.append(
-                    f"{role} RSS grew from {f['first_third_mean_kib']} KiB to {f['last_third_mean_kib']} KiB (mean "
-                    f"of the first vs the last third after {WARMUP_S:.0f} s warm-up; limit +{f['limit_kib']} KiB)")
-    doc = {"schema": "pbx-reliability/1", "test": "soak", "nodeid": request.node.nodeid,
-           "module": request.module.__name__, "mode": "long" if LONG else "short", "seed": SEED,
-           "outcome": "failed" if violations else "passed",
-           "error": "; ".join(violations)[:4000] if violations else None, "started_at": started_at,
-           "duration_s": round(elapsed, 3), "violations": violations, "figures": figures}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = OUT.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    tmp.replace(OUT)
+        if not consistent:
+            rec.violation("GET /users after the soak differs from the users the clients created and did not delete")
+        if R.LONG:
+            for role, f in flat.items():
+                if f is None:
+                    rec.violation(f"too few RSS samples for {role}")
+                elif f["growth_kib"] > f["limit_kib"]:
+                    rec.violation(
+                        f"{role} RSS grew from {f['first_third_mean_kib']} KiB to {f['last_third_mean_kib']} KiB (mean "
+                        f"of the first vs the last third after {WARMUP_S:.0f} s warm-up; limit +{f['limit_kib']} KiB)")
 
-    print(f"\nSOAK {elapsed:.0f} s, {THREADS} threads: {total} requests ({figures['requests_per_s']}/s), "
-          f"{figures['unexpected_errors']} unexpected errors, expected: {figures['expected_errors']}")
-    for op, c in sorted(state.requests.items()):
-        lat = figures["latency_ms"][op]
-        print(f"SOAK   {op:7s} {sum(c.values()):7d}  {dict(c)}  p50 {lat['p50']} ms  p99 {lat['p99']} ms")
-    for role, s in series.items():
-        vals = [v for _, v in s if v is not None]
-        print(f"SOAK   RSS {role:7s} start {vals[0] if vals else '?'} KiB, end {vals[-1] if vals else '?'} KiB, "
-              f"max {max(vals) if vals else '?'} KiB; {flat[role]}")
-    for u in state.unexpected[:10]:
-        print(f"SOAK UNEXPECTED {u}")
+        print(f"\nSOAK {elapsed:.0f} s, {THREADS} threads: {total} requests ({figures['requests_per_s']}/s), "
+              f"{figures['unexpected_errors']} unexpected errors, expected: {figures['expected_errors']}")
+        for op, c in sorted(state.requests.items()):
+            lat = figures["latency_ms"][op]
+            print(f"SOAK   {op:7s} {sum(c.values()):7d}  {dict(c)}  p50 {lat['p50']} ms  p99 {lat['p99']} ms")
+        for role, s in series.items():
+            vals = [v for _, v in s if v is not None]
+            print(f"SOAK   RSS {role:7s} start {vals[0] if vals else '?'} KiB, end {vals[-1] if vals else '?'} KiB, "
+                  f"max {max(vals) if vals else '?'} KiB; {flat[role]}")
+        for u in state.unexpected[:10]:
+            print(f"SOAK UNEXPECTED {u}")
 
-    assert all(alive.values()), f"a process died during the soak: {alive}\n{portal.server.proc.stderr_tail()}"
-    assert not violations, f"{len(violations)} violations (build/reliability/soak.json):\n" + "\n".join(violations)
+        assert all(alive.values()), f"a process died during the soak: {alive}\n{portal.server.proc.stderr_tail()}"
+        assert not rec.violations, f"{len(rec.violations)} violations (build/reliability/soak.json):\n" + \
+            "\n".join(rec.violations)
