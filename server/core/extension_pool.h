@@ -17,6 +17,9 @@ constexpr bool IsPortalExtension(int number) {
   return number >= kFirstExtension && number <= kLastExtension;
 }
 
+// google.rpc.ErrorInfo reason of ExtensionPoolExhaustedError.
+inline constexpr char kExtensionPoolExhaustedReason[] = "EXTENSION_POOL_EXHAUSTED";
+
 // The error every caller reports when no number is left, so REST and gRPC
 // clients see the same explanation.
 absl::Status ExtensionPoolExhaustedError();
