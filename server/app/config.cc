@@ -77,17 +77,17 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
   read_string("PBX_ASTERISK_SSH_USER", config.ssh.user);
   read_string("PBX_ASTERISK_SSH_KEY", config.ssh.private_key_path);
   read_string("PBX_ASTERISK_SSH_KNOWN_HOSTS", config.ssh.known_hosts_path);
-  read_string("PBX_ASTERISK_PROGRAM", config.apply.asterisk_program);
-  read_string("PBX_PJSIP_CONFIG_PATH", config.apply.pjsip_path);
-  read_string("PBX_DIALPLAN_CONFIG_PATH", config.apply.dialplan_path);
+  read_string("PBX_ASTERISK_PROGRAM", config.apply.execution.asterisk_program);
+  read_string("PBX_PJSIP_CONFIG_PATH", config.apply.paths.pjsip);
+  read_string("PBX_DIALPLAN_CONFIG_PATH", config.apply.paths.dialplan);
   // Set but empty means "keep the SSH user's group".
-  if (auto group = env("PBX_ASTERISK_FILE_GROUP")) config.apply.file_group = *group;
+  if (auto group = env("PBX_ASTERISK_FILE_GROUP")) config.apply.execution.file_group = *group;
 
   std::vector<std::string> problems;
   if (config.asterisk_transport != "ssh" && config.asterisk_transport != "local") {
     problems.push_back("PBX_ASTERISK_TRANSPORT must be ssh or local");
   }
-  for (const auto* path : {&config.apply.pjsip_path, &config.apply.dialplan_path}) {
+  for (const auto* path : {&config.apply.paths.pjsip, &config.apply.paths.dialplan}) {
     if (path->empty() || path->front() != '/') {
       problems.push_back("PBX_PJSIP_CONFIG_PATH and PBX_DIALPLAN_CONFIG_PATH must be absolute");
       break;
@@ -105,6 +105,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
   ReadInt(env, "PBX_ASTERISK_COMMAND_TIMEOUT_S", 1, 3600, command_timeout_s, problems);
   ReadInt(env, "PBX_APPLY_LOCK_TIMEOUT_S", 1, 3600, lock_wait_s, problems);
   ReadInt(env, "PBX_ASTERISK_SESSION_IDLE_S", 0, 86400, session_idle_s, problems);
+  ReadInt(env, "PBX_APPLY_MAX_WAITERS", 0, 64, config.apply_max_waiters, problems);
   config.ssh.port = ssh_port;
   config.ssh.connect_timeout = absl::Seconds(connect_timeout_s);
   config.ssh.command_timeout = absl::Seconds(command_timeout_s);

@@ -34,6 +34,9 @@ struct ServerConfig {
   // opens a new session for every Apply.
   absl::Duration asterisk_session_idle = absl::Minutes(5);
   ApplyOptions apply;
+  // How many Applies of this process may wait for the one running; the next
+  // is refused (ABORTED) at once. Each waiter holds a database connection.
+  int apply_max_waiters = 4;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(absl::string_view)>;

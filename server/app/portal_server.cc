@@ -11,7 +11,7 @@
 #include "server/asterisk/reusing_host.h"
 #include "server/asterisk/ssh_host.h"
 #include "server/common/log.h"
-#include "server/transport/metrics_interceptor.h"
+#include "server/transport/call_pipeline.h"
 
 namespace pbx {
 
@@ -33,12 +33,12 @@ std::unique_ptr<AsteriskHost> MakeAsteriskHost(const ServerConfig& config) {
 
 PortalServer::PortalServer(const ServerConfig& config)
     : pool_(config.database),
-      store_(pool_),
-      operations_(store_),
+      user_store_(pool_),
+      operations_(user_store_),
       user_service_(operations_),
-      apply_store_(pool_),
+      apply_store_(pool_, config.apply_max_waiters),
       asterisk_host_(MakeAsteriskHost(config)),
-      apply_operations_(apply_store_, *asterisk_host_, config.apply),
+      apply_operations_(user_store_, apply_store_, *asterisk_host_, config.apply),
       apply_service_(apply_operations_) {
   apply_operations_.OnFinished(
       [this](const ApplyAuditEntry& entry) { metrics_.RecordApply(entry); });
@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   builder.RegisterService(&portal->apply_service_);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
-  interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(portal->metrics_));
+  interceptors.push_back(std::make_unique<CallPipelineFactory>(portal->metrics_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   portal->server_ = builder.BuildAndStart();
   if (portal->server_ == nullptr || portal->port_ == 0) {
@@ -104,7 +104,7 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
 
 absl::Status PortalServer::StartMetricsEndpoint(const std::string& listen) {
   state_collector_ = std::make_shared<StateCollector>(
-      [this] { return pool_.stats(); }, [this] { return store_.CountExtensions(); },
+      [this] { return pool_.stats(); }, [this] { return user_store_.CountExtensions(); },
       kExtensionCountPatience);
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
       MetricsEndpoint::Start(listen, {metrics_.registry(), state_collector_});

@@ -52,7 +52,7 @@ class PortalServer {
   // First, so it outlives everything that records into it.
   PortalMetrics metrics_;
   PgPool pool_;
-  PgUserStore store_;
+  PgUserStore user_store_;
   UserOperations operations_;
   UserServiceImpl user_service_;
   PgApplyStore apply_store_;

@@ -9,21 +9,19 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/apply/apply_execution.h"
+#include "server/apply/apply_plan.h"
 #include "server/asterisk/asterisk_host.h"
+#include "server/common/cancellation.h"
 #include "server/core/apply_audit.h"
 #include "server/store/apply_store.h"
+#include "server/store/user_store.h"
 
 namespace pbx {
 
 struct ApplyOptions {
-  // FR-007 and FR-008.
-  std::string pjsip_path = "/etc/asterisk/pjsip.d/synergycall/generated_endpoints.conf";
-  std::string dialplan_path = "/etc/asterisk/extensions.d/synergycall/generated_routing.conf";
-  // How to invoke asterisk on the host.
-  std::string asterisk_program = "asterisk";
-  // Group given to the written files (mode 0640), so an Asterisk running as
-  // its own user can read them; empty keeps the SSH user's group.
-  std::string file_group = "asterisk";
+  ConfigPaths paths;
+  ExecutionOptions execution;
   // How long an Apply waits for one already running elsewhere.
   absl::Duration lock_wait = absl::Seconds(120);
 };
@@ -35,23 +33,25 @@ struct ApplyStatus {
   std::string current_content_hash;
 };
 
-// Apply (FR-004, FR-009, FR-012, FR-013, FR-018): render the users, write both
-// files atomically, reload, verify the live Asterisk against what was
-// written, and audit the attempt whatever happens. Users and extensions are
-// only read.
+// Apply (FR-004, FR-009, FR-012, FR-013, FR-018): one at a time, a plan of
+// what the host must hold (PlanApply: the users, rendered), executed on the
+// host (ExecutePlan: written atomically, reloaded, verified), and the attempt
+// audited whatever happens. Users and extensions are only read.
 class ApplyOperations {
  public:
-  ApplyOperations(ApplyStore& store, AsteriskHost& host, ApplyOptions options)
-      : store_(store), host_(host), options_(std::move(options)) {}
+  ApplyOperations(UserStore& users, ApplyStore& store, AsteriskHost& host, ApplyOptions options)
+      : users_(users), store_(store), host_(host), options_(std::move(options)) {}
 
-  // The closed audit entry on success. On failure the status carries a
-  // google.rpc.ErrorInfo with the audit id: UNAVAILABLE when the host (or the
-  // database) cannot be reached, ABORTED when another Apply held on too long,
-  // INTERNAL when writing, reloading or verifying failed.
+  // The closed audit entry on success. On failure the status carries an
+  // ErrorInfo with the audit id: UNAVAILABLE when the host (or the database)
+  // cannot be reached, ABORTED when another Apply held on too long (or too
+  // many wait), CANCELLED when `cancelled` turned true while waiting for the
+  // lock, INTERNAL when writing, reloading or verifying failed.
   // `triggered_by` is validated here (see ValidateTriggeredBy); `request_id`
   // (the RPC's, already validated by transport) goes into the audit row.
   absl::StatusOr<ApplyAuditEntry> Apply(absl::string_view triggered_by,
-                                        absl::string_view request_id);
+                                        absl::string_view request_id,
+                                        const IsCancelled& cancelled = NeverCancelled);
 
   // Called once per Apply that ran (not for one refused before it started),
   // with the closed entry, including its phases and outcome: the seam
@@ -66,9 +66,14 @@ class ApplyOperations {
   absl::StatusOr<ApplyStatus> GetStatus();
 
  private:
+  // Records an Apply refused before it ran (the lock), returning `refusal`
+  // with the audit id when the record could be written.
+  absl::Status RecordRefusal(const absl::Status& refusal, absl::string_view triggered_by,
+                             absl::string_view request_id, absl::Duration waited);
   // Everything after the audit row is open; fills `entry` as it goes.
   absl::Status Run(ApplyAuditEntry& entry);
 
+  UserStore& users_;
   ApplyStore& store_;
   AsteriskHost& host_;
   const ApplyOptions options_;

@@ -6,6 +6,7 @@
 
 #include "absl/time/time.h"
 #include "server/asterisk/asterisk_host.h"
+#include "server/common/resource_shelf.h"
 
 namespace pbx {
 
@@ -27,13 +28,13 @@ class ReusingAsteriskHost : public AsteriskHost {
   absl::StatusOr<std::unique_ptr<AsteriskHostSession>> Open() override;
   std::string Describe() const override { return inner_->Describe(); }
 
-  // Shared with the sessions handed out, which may outlive this host.
-  struct Shelf;
+  using SessionShelf = ResourceShelf<AsteriskHostSession>;
 
  private:
   const std::unique_ptr<AsteriskHost> inner_;
   const absl::Duration idle_limit_;
-  const std::shared_ptr<Shelf> shelf_;
+  // Shared with the sessions handed out, which may outlive this host.
+  const std::shared_ptr<SessionShelf> shelf_;
 };
 
 }  // namespace pbx

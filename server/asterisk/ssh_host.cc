@@ -3,10 +3,16 @@
 #include <fcntl.h>
 #include <libssh/libssh.h>
 #include <libssh/sftp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <memory>
+#include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/asterisk/shell.h"
 
@@ -36,14 +42,111 @@ using SessionPtr = std::unique_ptr<ssh_session_struct, SessionDeleter>;
 using SftpPtr = std::unique_ptr<sftp_session_struct, SftpDeleter>;
 using ChannelPtr = std::unique_ptr<ssh_channel_struct, ChannelDeleter>;
 
+// A command whose own deadline passed ends by itself; the watchdog only steps
+// in this much later, for a call stuck inside libssh.
+constexpr absl::Duration kWatchdogGrace = absl::Seconds(1);
+
+// Bounds every operation on a session in time. libssh 0.10's SFTP calls wait
+// without end (sftp_packet_read retries after each timeout) and its blocking
+// channel calls wait for the peer, so a stalled host (a disk stuck in fsync, a
+// paused VM, a forced command that never serves SFTP) would hold the Apply,
+// and with it the cluster-wide Apply lock, forever. Armed with a deadline,
+// the watchdog shuts the session's socket down when the deadline passes:
+// every blocked libssh read or write then fails at once, and the session is
+// lost (UNAVAILABLE, never kept for reuse). The socket stays open until libssh
+// frees the session, so shutting it down from this thread is safe.
+class SocketWatchdog {
+ public:
+  explicit SocketWatchdog(socket_t socket) : socket_(socket), thread_([this] { Watch(); }) {}
+  ~SocketWatchdog() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+      wake_.Signal();
+    }
+    thread_.join();
+  }
+
+  void Arm(absl::Time deadline) {
+    absl::MutexLock lock(&mu_);
+    deadline_ = deadline;
+    wake_.Signal();
+  }
+
+  // True when the deadline passed before this call (the socket is shut down).
+  bool Disarm() {
+    absl::MutexLock lock(&mu_);
+    deadline_.reset();
+    return fired_;
+  }
+
+ private:
+  void Watch() {
+    absl::MutexLock lock(&mu_);
+    while (!stopping_) {
+      if (!deadline_) {
+        wake_.Wait(&mu_);
+      } else if (absl::Now() >= *deadline_) {
+        shutdown(socket_, SHUT_RDWR);
+        fired_ = true;
+        deadline_.reset();
+      } else {
+        wake_.WaitWithDeadline(&mu_, *deadline_);
+      }
+    }
+  }
+
+  const socket_t socket_;
+  absl::Mutex mu_;
+  absl::CondVar wake_;
+  std::optional<absl::Time> deadline_ ABSL_GUARDED_BY(mu_);
+  bool fired_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;  // last: starts once everything above is set
+};
+
+// Keepalives find a peer that vanished while a session was kept idle, and the
+// user timeout fails a connection whose sent data goes unacknowledged, before
+// the watchdog has to.
+void TuneSocket(socket_t socket, absl::Duration command_timeout) {
+  const int yes = 1, idle_s = 30, interval_s = 10, probes = 3;
+  const unsigned int user_timeout_ms =
+      static_cast<unsigned int>(absl::ToInt64Milliseconds(command_timeout));
+  setsockopt(socket, SOL_SOCKET, SO_KEEPALIVE, &yes, sizeof yes);
+  setsockopt(socket, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s);
+  setsockopt(socket, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s);
+  setsockopt(socket, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+  setsockopt(socket, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
+}
+
 class SshSession : public AsteriskHostSession {
  public:
   SshSession(SessionPtr session, std::string target, absl::Duration command_timeout)
       : session_(std::move(session)),
         target_(std::move(target)),
-        command_timeout_(command_timeout) {}
+        command_timeout_(command_timeout),
+        watchdog_(ssh_get_fd(session_.get())) {}
 
   absl::Status CreateFile(const std::string& path, const std::string& content) override {
+    watchdog_.Arm(absl::Now() + command_timeout_ + kWatchdogGrace);
+    absl::Status status = Upload(path, content);
+    if (watchdog_.Disarm()) {
+      return absl::UnavailableError(absl::StrCat("writing ", path, " on ", target_,
+                                                 " did not finish within ",
+                                                 absl::FormatDuration(command_timeout_)));
+    }
+    return status;
+  }
+
+  absl::StatusOr<CommandResult> Run(const std::string& command) override {
+    watchdog_.Arm(absl::Now() + command_timeout_ + kWatchdogGrace);
+    absl::StatusOr<CommandResult> result = Exec(command);
+    if (watchdog_.Disarm()) return CommandTimedOut(command);
+    return result;
+  }
+
+ private:
+  absl::Status Upload(const std::string& path, const std::string& content) {
     if (sftp_ == nullptr) {
       SftpPtr sftp(sftp_new(session_.get()));
       if (sftp == nullptr || sftp_init(sftp.get()) != SSH_OK) {
@@ -76,7 +179,7 @@ class SshSession : public AsteriskHostSession {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<CommandResult> Run(const std::string& command) override {
+  absl::StatusOr<CommandResult> Exec(const std::string& command) {
     ChannelPtr channel(ssh_channel_new(session_.get()));
     if (channel == nullptr || ssh_channel_open_session(channel.get()) != SSH_OK) {
       return Lost("cannot open a channel");
@@ -92,11 +195,7 @@ class SshSession : public AsteriskHostSession {
     while (true) {
       const int remaining_ms = static_cast<int>(
           absl::ToInt64Milliseconds(deadline - absl::Now()));
-      if (remaining_ms <= 0) {
-        return absl::UnavailableError(absl::StrCat(
-            "command on ", target_, " did not finish within ",
-            absl::FormatDuration(command_timeout_), ": ", command));
-      }
+      if (remaining_ms <= 0) return CommandTimedOut(command);
       int n = ssh_channel_read_timeout(channel.get(), buffer, sizeof(buffer), 0,
                                        std::min(remaining_ms, 1000));
       if (n == SSH_ERROR) return Lost("connection lost while running a command");
@@ -110,7 +209,12 @@ class SshSession : public AsteriskHostSession {
     return result;
   }
 
- private:
+  absl::Status CommandTimedOut(const std::string& command) const {
+    return absl::UnavailableError(absl::StrCat("command on ", target_, " did not finish within ",
+                                               absl::FormatDuration(command_timeout_), ": ",
+                                               command));
+  }
+
   absl::Status Lost(absl::string_view what) {
     return absl::UnavailableError(
         absl::StrCat(what, " on ", target_, ": ", ssh_get_error(session_.get())));
@@ -133,6 +237,8 @@ class SshSession : public AsteriskHostSession {
   SftpPtr sftp_;
   const std::string target_;
   const absl::Duration command_timeout_;
+  // After the session, so it stops before the session closes the socket.
+  SocketWatchdog watchdog_;
 };
 
 }  // namespace
@@ -212,6 +318,7 @@ absl::StatusOr<std::unique_ptr<AsteriskHostSession>> SshAsteriskHost::Open() {
       return absl::InternalError(absl::StrCat("the Asterisk host ", target,
                                               " refused our SSH key: ", ssh_get_error(s)));
   }
+  TuneSocket(ssh_get_fd(s), options_.command_timeout);
   return std::unique_ptr<AsteriskHostSession>(
       new SshSession(std::move(session), target, options_.command_timeout));
 }

@@ -10,10 +10,6 @@
 #include "absl/time/time.h"
 
 namespace pbx {
-namespace v1 {
-class ApplyPhase;
-class ConfigFileRecord;
-}  // namespace v1
 
 enum class ApplyOutcome { kRunning, kSuccess, kFailure, kInterrupted };
 
@@ -31,13 +27,6 @@ struct ApplyPhase {
   std::string name;  // read, render, connect, upload, rename, reload, verify, audit
   int64_t duration_us = 0;
 };
-
-// The pbx.v1 messages of a file record and a phase: the API answers them and
-// the audit table stores them (as proto JSON).
-v1::ConfigFileRecord ToProto(const ConfigFileRecord& file);
-ConfigFileRecord FromProto(const v1::ConfigFileRecord& file);
-v1::ApplyPhase ToProto(const ApplyPhase& phase);
-ApplyPhase FromProto(const v1::ApplyPhase& phase);
 
 // One row of apply_audit_log (FR-013).
 struct ApplyAuditEntry {

@@ -2,6 +2,7 @@
 #define PBX_SERVER_CORE_ERROR_INFO_H_
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -9,14 +10,22 @@
 
 namespace pbx {
 
-inline constexpr absl::string_view kErrorInfoTypeUrl =
-    "type.googleapis.com/google.rpc.ErrorInfo";
+// The domain of every reason below, as clients see it in google.rpc.ErrorInfo.
 inline constexpr absl::string_view kErrorDomain = "pbx.synergycall";
 
-// `status` with a google.rpc.ErrorInfo payload (machine-readable reason and
-// metadata such as the audit id), which clients receive as an error detail.
+// A machine-readable reason for an error, with metadata such as the audit id;
+// clients receive it as a google.rpc.ErrorInfo detail.
+struct ErrorInfo {
+  std::string reason;
+  std::map<std::string, std::string> metadata;
+};
+
+// `status` carrying `reason` and `metadata`.
 absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
                            const std::map<std::string, std::string>& metadata);
+
+// The ErrorInfo `status` carries, if any.
+std::optional<ErrorInfo> ErrorInfoOf(const absl::Status& status);
 
 }  // namespace pbx
 

@@ -2,39 +2,40 @@
 
 #include <string>
 
-#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "google/rpc/error_details.pb.h"
+#include "server/core/status_payload.h"
 
 namespace pbx {
+namespace {
+
+// Field, description, field, description, ...
+constexpr absl::string_view kFieldViolationsPayload = "pbx.core/field-violations";
+
+}  // namespace
 
 absl::Status InvalidFieldsError(absl::string_view what,
                                 const std::vector<FieldViolation>& violations) {
-  google::rpc::BadRequest bad_request;
   std::vector<std::string> parts;
+  std::vector<std::string> items;
   for (const FieldViolation& violation : violations) {
-    auto* proto = bad_request.add_field_violations();
-    proto->set_field(violation.field);
-    proto->set_description(violation.description);
     parts.push_back(absl::StrCat(violation.field, ": ", violation.description));
+    items.push_back(violation.field);
+    items.push_back(violation.description);
   }
-  absl::Status status = absl::InvalidArgumentError(
-      absl::StrCat(what, ": ", absl::StrJoin(parts, "; ")));
-  status.SetPayload(kBadRequestTypeUrl,
-                    absl::Cord(bad_request.SerializeAsString()));
+  absl::Status status =
+      absl::InvalidArgumentError(absl::StrCat(what, ": ", absl::StrJoin(parts, "; ")));
+  SetStringListPayload(status, kFieldViolationsPayload, items);
   return status;
 }
 
 std::vector<FieldViolation> FieldViolationsOf(const absl::Status& status) {
   std::vector<FieldViolation> violations;
-  auto payload = status.GetPayload(kBadRequestTypeUrl);
-  google::rpc::BadRequest bad_request;
-  if (!payload || !bad_request.ParseFromString(std::string(*payload))) {
-    return violations;
-  }
-  for (const auto& proto : bad_request.field_violations()) {
-    violations.push_back({proto.field(), proto.description()});
+  const std::optional<std::vector<std::string>> items =
+      StringListPayload(status, kFieldViolationsPayload);
+  if (!items || items->size() % 2 != 0) return violations;
+  for (size_t i = 0; i < items->size(); i += 2) {
+    violations.push_back({(*items)[i], (*items)[i + 1]});
   }
   return violations;
 }

@@ -16,11 +16,6 @@ struct FieldViolation {
   std::string description;
 };
 
-// Payload key under which an INVALID_ARGUMENT status carries its violations,
-// so the transport can turn them into google.rpc.BadRequest details.
-inline constexpr absl::string_view kBadRequestTypeUrl =
-    "type.googleapis.com/google.rpc.BadRequest";
-
 // An INVALID_ARGUMENT whose message names every violation and whose payload
 // lists them one by one. `violations` must not be empty.
 absl::Status InvalidFieldsError(absl::string_view what,

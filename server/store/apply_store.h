@@ -8,8 +8,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/common/cancellation.h"
 #include "server/core/apply_audit.h"
-#include "server/core/asterisk_config.h"
 
 namespace pbx {
 
@@ -26,8 +26,10 @@ class ApplyStore {
   virtual ~ApplyStore() = default;
 
   // Waits up to `wait` until no other Apply runs anywhere on the database.
-  // ABORTED when the wait runs out.
-  virtual absl::StatusOr<std::unique_ptr<ApplyLock>> LockApply(absl::Duration wait) = 0;
+  // ABORTED when the wait runs out (or too many Applies wait already),
+  // CANCELLED when `cancelled` turns true while waiting.
+  virtual absl::StatusOr<std::unique_ptr<ApplyLock>> LockApply(
+      absl::Duration wait, const IsCancelled& cancelled = NeverCancelled) = 0;
 
   // Opens a 'running' audit row (id and started_at filled in). Call with the
   // lock held: any other row still 'running' then belongs to a server that
@@ -35,8 +37,8 @@ class ApplyStore {
   virtual absl::StatusOr<ApplyAuditEntry> OpenAudit(absl::string_view triggered_by,
                                                     absl::string_view asterisk_host,
                                                     absl::string_view request_id) = 0;
-  // Records an Apply that never ran because another one held the lock for
-  // all of `waited` (outcome failure, closed at once); needs no lock.
+  // Records an Apply that never ran because it did not get the lock within
+  // `waited` (outcome failure, closed at once); needs no lock.
   virtual absl::StatusOr<ApplyAuditEntry> RecordRejectedApply(absl::string_view triggered_by,
                                                               absl::string_view asterisk_host,
                                                               absl::string_view request_id,
@@ -49,9 +51,6 @@ class ApplyStore {
   // Marks 'running' rows 'interrupted' when no Apply runs anywhere (their
   // server died mid-Apply); called when a server starts. Returns how many.
   virtual absl::StatusOr<int> RecoverInterruptedApplies() = 0;
-
-  // Every extension with its secret, sorted by number.
-  virtual absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() = 0;
 
   // Newest first.
   virtual absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit) = 0;

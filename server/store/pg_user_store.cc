@@ -7,10 +7,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "server/core/extension_pool.h"
 #include "server/store/advisory_locks.h"
+#include "server/store/json_columns.h"
 
 namespace pbx {
 namespace {
@@ -20,32 +19,6 @@ constexpr absl::string_view kUserColumns =
     "u.id::text, u.tenant_id::text, u.name, u.email, u.metadata::text, "
     "e.number, (extract(epoch FROM u.created_at) * 1000000)::bigint, "
     "(extract(epoch FROM e.allocated_at) * 1000000)::bigint";
-
-std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
-  google::protobuf::Struct object;
-  for (const auto& [key, value] : metadata) {
-    (*object.mutable_fields())[key].set_string_value(value);
-  }
-  std::string json;
-  // Validated metadata is UTF-8 text, which protobuf's JSON printer accepts.
-  (void)google::protobuf::util::MessageToJsonString(object, &json);
-  return json;
-}
-
-std::map<std::string, std::string> MetadataFromJson(const std::string& json) {
-  std::map<std::string, std::string> metadata;
-  // Most users have none, and protobuf's JSON parser costs microseconds even
-  // for an empty object: half the time of listing 1000 users went here.
-  if (json == "{}") return metadata;
-  google::protobuf::Struct object;
-  if (!google::protobuf::util::JsonStringToMessage(json, &object).ok()) {
-    return metadata;
-  }
-  for (const auto& [key, value] : object.fields()) {
-    metadata.emplace(key, value.string_value());
-  }
-  return metadata;
-}
 
 UserRecord RowToUser(const pqxx::row& row) {
   UserRecord user;
@@ -162,6 +135,20 @@ absl::StatusOr<SipCredentials> PgUserStore::GetSipCredentials(absl::string_view 
         return MakeCredentials(std::string(id), result[0][0].as<int>(),
                                result[0][1].as<std::string>());
       });
+}
+
+absl::StatusOr<std::vector<ProvisionedExtension>> PgUserStore::ReadProvisioning() {
+  using Extensions = std::vector<ProvisionedExtension>;
+  return pool_.Query<Extensions>([](pqxx::connection& connection) -> absl::StatusOr<Extensions> {
+    pqxx::result result = pqxx::nontransaction(connection).exec(
+        "SELECT number, sip_secret FROM extensions ORDER BY number");
+    Extensions extensions;
+    extensions.reserve(result.size());
+    for (const auto& row : result) {
+      extensions.push_back({row[0].as<int>(), row[1].as<std::string>()});
+    }
+    return extensions;
+  });
 }
 
 absl::StatusOr<int> PgUserStore::CountExtensions() {

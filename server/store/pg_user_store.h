@@ -16,6 +16,7 @@ class PgUserStore : public UserStore {
   absl::StatusOr<std::vector<UserRecord>> ListUsers() override;
   absl::Status DeleteUser(absl::string_view id) override;
   absl::StatusOr<SipCredentials> GetSipCredentials(absl::string_view id) override;
+  absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() override;
   absl::StatusOr<int> CountExtensions() override;
 
  private:

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/core/asterisk_config.h"
 #include "server/core/user.h"
 
 namespace pbx {
@@ -27,6 +28,8 @@ class UserStore {
   // Deletes the user and frees its extension; NOT_FOUND when absent.
   virtual absl::Status DeleteUser(absl::string_view id) = 0;
   virtual absl::StatusOr<SipCredentials> GetSipCredentials(absl::string_view id) = 0;
+  // Every extension with its secret, sorted by number: what Apply renders.
+  virtual absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() = 0;
   // How many extensions of the pool are allocated (for monitoring; one count
   // over at most kExtensionPoolSize rows).
   virtual absl::StatusOr<int> CountExtensions() = 0;

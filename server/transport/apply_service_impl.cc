@@ -3,7 +3,7 @@
 #include "absl/strings/ascii.h"
 
 #include "server/transport/proto_convert.h"
-#include "server/transport/request_context.h"
+#include "server/transport/request_id.h"
 #include "server/transport/status_mapping.h"
 
 namespace pbx {
@@ -35,41 +35,35 @@ std::string TriggeredBy(const grpc::ServerContext& context, const v1::ApplyReque
 grpc::Status ApplyServiceImpl::Apply(grpc::ServerContext* context,
                                      const v1::ApplyRequest* request,
                                      v1::ApplyResponse* response) {
-  return ServeRpc(*context, "Apply", [&](const std::string& request_id) {
-    absl::StatusOr<ApplyAuditEntry> entry =
-        operations_.Apply(TriggeredBy(*context, *request), request_id);
-    if (!entry.ok()) return ToGrpcStatus(entry.status());
-    ToProto(*entry, response->mutable_audit());
-    return grpc::Status::OK;
-  });
+  absl::StatusOr<ApplyAuditEntry> entry =
+      operations_.Apply(TriggeredBy(*context, *request), RequestIdOf(*context),
+                        [context] { return context->IsCancelled(); });
+  if (!entry.ok()) return ToGrpcStatus(entry.status());
+  ToProto(*entry, response->mutable_audit());
+  return grpc::Status::OK;
 }
 
-grpc::Status ApplyServiceImpl::ListApplyAudit(grpc::ServerContext* context,
+grpc::Status ApplyServiceImpl::ListApplyAudit(grpc::ServerContext*,
                                               const v1::ListApplyAuditRequest* request,
                                               v1::ListApplyAuditResponse* response) {
-  return ServeRpc(*context, "ListApplyAudit", [&] {
-    absl::StatusOr<std::vector<ApplyAuditEntry>> entries =
-        operations_.ListAudit(request->limit());
-    if (!entries.ok()) return ToGrpcStatus(entries.status());
-    for (const ApplyAuditEntry& entry : *entries) ToProto(entry, response->add_entries());
-    return grpc::Status::OK;
-  });
+  absl::StatusOr<std::vector<ApplyAuditEntry>> entries = operations_.ListAudit(request->limit());
+  if (!entries.ok()) return ToGrpcStatus(entries.status());
+  for (const ApplyAuditEntry& entry : *entries) ToProto(entry, response->add_entries());
+  return grpc::Status::OK;
 }
 
-grpc::Status ApplyServiceImpl::GetApplyStatus(grpc::ServerContext* context,
+grpc::Status ApplyServiceImpl::GetApplyStatus(grpc::ServerContext*,
                                               const v1::GetApplyStatusRequest*,
                                               v1::GetApplyStatusResponse* response) {
-  return ServeRpc(*context, "GetApplyStatus", [&] {
-    absl::StatusOr<ApplyStatus> status = operations_.GetStatus();
-    if (!status.ok()) return ToGrpcStatus(status.status());
-    if (status->last_apply) ToProto(*status->last_apply, response->mutable_last_apply());
-    if (status->last_successful_apply) {
-      ToProto(*status->last_successful_apply, response->mutable_last_successful_apply());
-    }
-    response->set_pending_changes(status->pending_changes);
-    response->set_current_content_hash(status->current_content_hash);
-    return grpc::Status::OK;
-  });
+  absl::StatusOr<ApplyStatus> status = operations_.GetStatus();
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  if (status->last_apply) ToProto(*status->last_apply, response->mutable_last_apply());
+  if (status->last_successful_apply) {
+    ToProto(*status->last_successful_apply, response->mutable_last_successful_apply());
+  }
+  response->set_pending_changes(status->pending_changes);
+  response->set_current_content_hash(status->current_content_hash);
+  return grpc::Status::OK;
 }
 
 }  // namespace pbx

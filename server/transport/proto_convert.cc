@@ -20,6 +20,17 @@ v1::ApplyOutcome ToProto(ApplyOutcome outcome) {
   return v1::APPLY_OUTCOME_UNSPECIFIED;
 }
 
+void ToProto(const ConfigFileRecord& file, v1::ConfigFileRecord* proto) {
+  proto->set_path(file.path);
+  proto->set_sha256(file.sha256);
+  proto->set_size_bytes(file.size_bytes);
+}
+
+void ToProto(const ApplyPhase& phase, v1::ApplyPhase* proto) {
+  proto->set_name(phase.name);
+  proto->set_duration_us(phase.duration_us);
+}
+
 }  // namespace
 
 NewUser FromProto(const v1::CreateUserRequest& request) {
@@ -55,12 +66,12 @@ void ToProto(const ApplyAuditEntry& entry, v1::ApplyAuditEntry* proto) {
   proto->set_error_detail(entry.error_detail);
   proto->set_user_count(entry.user_count);
   proto->set_content_hash(entry.content_hash);
-  for (const ConfigFileRecord& file : entry.files) *proto->add_files() = ToProto(file);
+  for (const ConfigFileRecord& file : entry.files) ToProto(file, proto->add_files());
   proto->set_reload_output(entry.reload_output);
   proto->set_verification(entry.verification);
   proto->set_duration_ms(entry.duration_ms);
   proto->set_asterisk_host(entry.asterisk_host);
-  for (const ApplyPhase& phase : entry.phases) *proto->add_phases() = ToProto(phase);
+  for (const ApplyPhase& phase : entry.phases) ToProto(phase, proto->add_phases());
 }
 
 }  // namespace pbx

@@ -3,11 +3,13 @@
 
 #include "pbx/v1/apply_service.pb.h"
 #include "pbx/v1/user.pb.h"
-#include "server/core/apply_audit.h"
 #include "pbx/v1/user_service.pb.h"
+#include "server/core/apply_audit.h"
 #include "server/core/user.h"
 
 namespace pbx {
+
+// The one place where the core's records become pbx.v1 messages and back.
 
 NewUser FromProto(const v1::CreateUserRequest& request);
 void ToProto(const UserRecord& user, v1::User* proto);

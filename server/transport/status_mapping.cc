@@ -2,8 +2,10 @@
 
 #include <string>
 
-#include "google/protobuf/any.pb.h"
+#include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "server/core/error_info.h"
+#include "server/core/field_violations.h"
 
 namespace pbx {
 namespace {
@@ -31,18 +33,35 @@ grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
   }
 }
 
+// The core's error details as the google.rpc messages clients decode.
+google::rpc::Status DetailsOf(const absl::Status& status) {
+  google::rpc::Status details;
+  if (std::vector<FieldViolation> violations = FieldViolationsOf(status); !violations.empty()) {
+    google::rpc::BadRequest bad_request;
+    for (const FieldViolation& violation : violations) {
+      google::rpc::BadRequest::FieldViolation* proto = bad_request.add_field_violations();
+      proto->set_field(violation.field);
+      proto->set_description(violation.description);
+    }
+    details.add_details()->PackFrom(bad_request);
+  }
+  if (std::optional<ErrorInfo> info = ErrorInfoOf(status)) {
+    google::rpc::ErrorInfo proto;
+    proto.set_reason(info->reason);
+    proto.set_domain(std::string(kErrorDomain));
+    proto.mutable_metadata()->insert(info->metadata.begin(), info->metadata.end());
+    details.add_details()->PackFrom(proto);
+  }
+  return details;
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const grpc::StatusCode code = ToGrpcCode(status.code());
   const std::string message(status.message());
-  google::rpc::Status details;
-  status.ForEachPayload([&](absl::string_view type_url, const absl::Cord& value) {
-    google::protobuf::Any* any = details.add_details();
-    any->set_type_url(std::string(type_url));
-    any->set_value(std::string(value));
-  });
+  google::rpc::Status details = DetailsOf(status);
   if (details.details_size() == 0) return grpc::Status(code, message);
   details.set_code(static_cast<int>(code));
   details.set_message(message);

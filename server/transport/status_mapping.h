@@ -7,9 +7,10 @@
 
 namespace pbx {
 
-// The one place where internal statuses become gRPC statuses. Payloads of the
-// absl::Status (e.g. google.rpc.BadRequest) travel as google.rpc.Status
-// details, which grpc-gateway renders in its JSON error body.
+// The one place where internal statuses become gRPC statuses. The core's error
+// details (field violations, ErrorInfo) travel as google.rpc.BadRequest and
+// google.rpc.ErrorInfo in google.rpc.Status details, which grpc-gateway renders
+// in its JSON error body.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace pbx

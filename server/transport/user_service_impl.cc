@@ -1,63 +1,50 @@
 #include "server/transport/user_service_impl.h"
 
 #include "server/transport/proto_convert.h"
-#include "server/transport/request_context.h"
 #include "server/transport/status_mapping.h"
 
 namespace pbx {
 
-grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* context,
+grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext*,
                                          const v1::CreateUserRequest* request,
                                          v1::CreateUserResponse* response) {
-  return ServeRpc(*context, "CreateUser", [&] {
-    absl::StatusOr<CreatedUser> created = operations_.CreateUser(FromProto(*request));
-    if (!created.ok()) return ToGrpcStatus(created.status());
-    ToProto(created->user, response->mutable_user());
-    ToProto(created->sip_credentials, response->mutable_sip_credentials());
-    return grpc::Status::OK;
-  });
+  absl::StatusOr<CreatedUser> created = operations_.CreateUser(FromProto(*request));
+  if (!created.ok()) return ToGrpcStatus(created.status());
+  ToProto(created->user, response->mutable_user());
+  ToProto(created->sip_credentials, response->mutable_sip_credentials());
+  return grpc::Status::OK;
 }
 
-grpc::Status UserServiceImpl::GetUser(grpc::ServerContext* context,
-                                      const v1::GetUserRequest* request,
+grpc::Status UserServiceImpl::GetUser(grpc::ServerContext*, const v1::GetUserRequest* request,
                                       v1::GetUserResponse* response) {
-  return ServeRpc(*context, "GetUser", [&] {
-    absl::StatusOr<UserRecord> user = operations_.GetUser(request->id());
-    if (!user.ok()) return ToGrpcStatus(user.status());
-    ToProto(*user, response->mutable_user());
-    return grpc::Status::OK;
-  });
+  absl::StatusOr<UserRecord> user = operations_.GetUser(request->id());
+  if (!user.ok()) return ToGrpcStatus(user.status());
+  ToProto(*user, response->mutable_user());
+  return grpc::Status::OK;
 }
 
-grpc::Status UserServiceImpl::ListUsers(grpc::ServerContext* context,
-                                        const v1::ListUsersRequest*,
+grpc::Status UserServiceImpl::ListUsers(grpc::ServerContext*, const v1::ListUsersRequest*,
                                         v1::ListUsersResponse* response) {
-  return ServeRpc(*context, "ListUsers", [&] {
-    absl::StatusOr<std::vector<UserRecord>> users = operations_.ListUsers();
-    if (!users.ok()) return ToGrpcStatus(users.status());
-    response->mutable_users()->Reserve(static_cast<int>(users->size()));
-    for (const UserRecord& user : *users) ToProto(user, response->add_users());
-    return grpc::Status::OK;
-  });
+  absl::StatusOr<std::vector<UserRecord>> users = operations_.ListUsers();
+  if (!users.ok()) return ToGrpcStatus(users.status());
+  response->mutable_users()->Reserve(static_cast<int>(users->size()));
+  for (const UserRecord& user : *users) ToProto(user, response->add_users());
+  return grpc::Status::OK;
 }
 
-grpc::Status UserServiceImpl::DeleteUser(grpc::ServerContext* context,
+grpc::Status UserServiceImpl::DeleteUser(grpc::ServerContext*,
                                          const v1::DeleteUserRequest* request,
                                          v1::DeleteUserResponse*) {
-  return ServeRpc(*context, "DeleteUser",
-                  [&] { return ToGrpcStatus(operations_.DeleteUser(request->id())); });
+  return ToGrpcStatus(operations_.DeleteUser(request->id()));
 }
 
-grpc::Status UserServiceImpl::GetSipCredentials(
-    grpc::ServerContext* context, const v1::GetSipCredentialsRequest* request,
-    v1::GetSipCredentialsResponse* response) {
-  return ServeRpc(*context, "GetSipCredentials", [&] {
-    absl::StatusOr<SipCredentials> credentials =
-        operations_.GetSipCredentials(request->id());
-    if (!credentials.ok()) return ToGrpcStatus(credentials.status());
-    ToProto(*credentials, response->mutable_sip_credentials());
-    return grpc::Status::OK;
-  });
+grpc::Status UserServiceImpl::GetSipCredentials(grpc::ServerContext*,
+                                                const v1::GetSipCredentialsRequest* request,
+                                                v1::GetSipCredentialsResponse* response) {
+  absl::StatusOr<SipCredentials> credentials = operations_.GetSipCredentials(request->id());
+  if (!credentials.ok()) return ToGrpcStatus(credentials.status());
+  ToProto(*credentials, response->mutable_sip_credentials());
+  return grpc::Status::OK;
 }
 
 }  // namespace pbx

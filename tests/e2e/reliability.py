@@ -369,6 +369,83 @@ class CutAtChunkProxy:
         self._sock.close()
 
 
+class StallingProxy:
+    """127.0.0.1:port -> target; once a connection's client has sent more than `stall_after` bytes, the proxy stops
+    forwarding in both directions but keeps both sockets open: the host looks alive (TCP stays up, nothing is refused)
+    and never answers again, like a disk stuck in fsync or a paused VM. stall_after = None forwards everything.
+    stalled counts the connections stalled so far; release() closes them."""
+
+    def __init__(self, target_host: str, target_port: int, stall_after: int | None = None):
+        self.target = (target_host, target_port)
+        self.stall_after = stall_after
+        self.stalled = 0
+        self._held: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.port = h.free_port()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", self.port))
+        self._sock.listen(16)
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+
+    def _accept_loop(self):
+        while True:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            threading.Thread(target=self._pump, args=(client, upstream, self.stall_after), daemon=True).start()
+
+    def _pump(self, client: socket.socket, upstream: socket.socket, stall_after: int | None):
+        sent = 0
+        holding = False
+        try:
+            while True:
+                readable, _, _ = select.select([client, upstream], [], [], 60)
+                if not readable:
+                    return
+                for s in readable:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    if s is client:
+                        sent += len(data)
+                        if stall_after is not None and sent > stall_after:
+                            with self._lock:
+                                self.stalled += 1
+                                self._held += [client, upstream]
+                            holding = True  # both sockets stay open; nothing more is forwarded
+                            return
+                        upstream.sendall(data)
+                    else:
+                        client.sendall(data)
+        except OSError:
+            return
+        finally:
+            if not holding:
+                for s in (client, upstream):
+                    with contextlib.suppress(OSError):
+                        s.close()
+
+    def release(self):
+        with self._lock:
+            held, self._held = self._held, []
+        for s in held:
+            with contextlib.suppress(OSError):
+                s.close()
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+        self.release()
+
+
 def known_hosts_for_port(known_hosts: str, old_port: int, new_port: int, dest: Path) -> Path:
     """A copy of the lab's known_hosts that names the proxy's port instead of the lab's."""
     text = Path(known_hosts).read_text()

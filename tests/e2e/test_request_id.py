@@ -40,7 +40,7 @@ def test_rest_request_id_is_echoed_and_reaches_the_server_log(shared_portal):
     r = shared_portal.get("/users", headers={"X-Request-Id": "abc-123"})
     assert r.status == 200, r
     assert r.headers.get("X-Request-Id") == "abc-123", r.headers
-    line = wait_for_log(shared_portal.server.proc, "abc-123", msg="rpc", method="ListUsers")
+    line = wait_for_log(shared_portal.server.proc, "abc-123", msg="rpc", method="/pbx.v1.UserService/ListUsers")
     assert line["code"] == "OK" and line["level"] == "info", line
     wait_for_log(shared_portal.gateway.proc, "abc-123", msg="request", path="/users")
 
@@ -50,7 +50,7 @@ def test_request_without_an_id_gets_a_generated_one(shared_portal):
     assert r.status == 404, r
     request_id = r.headers.get("X-Request-Id", "")
     assert GENERATED_ID_RE.match(request_id), f"no generated X-Request-Id: {r.headers}"
-    line = wait_for_log(shared_portal.server.proc, request_id, msg="rpc", method="GetUser")
+    line = wait_for_log(shared_portal.server.proc, request_id, msg="rpc", method="/pbx.v1.UserService/GetUser")
     assert line["code"] == "NOT_FOUND", line
 
 
@@ -60,7 +60,7 @@ def test_an_invalid_id_is_replaced_not_logged(shared_portal):
     assert r.status == 200, r
     request_id = r.headers.get("X-Request-Id", "")
     assert GENERATED_ID_RE.match(request_id), f"the invalid id was not replaced: {r.headers}"
-    wait_for_log(shared_portal.server.proc, request_id, msg="rpc", method="ListUsers")
+    wait_for_log(shared_portal.server.proc, request_id, msg="rpc", method="/pbx.v1.UserService/ListUsers")
     assert not [line for line in log_lines(shared_portal.server.proc) if line.get("level") == "forged"]
 
 
@@ -69,7 +69,7 @@ def test_grpc_caller_id_travels_and_comes_back_in_response_headers(shared_portal
                 "pbx.v1.UserService/ListUsers")
     assert r.returncode == 0, r.stderr
     assert re.search(r"^x-request-id: grpc-req-7$", r.stdout, re.M), f"not in the response headers:\n{r.stdout}"
-    wait_for_log(shared_portal.server.proc, "grpc-req-7", msg="rpc", method="ListUsers")
+    wait_for_log(shared_portal.server.proc, "grpc-req-7", msg="rpc", method="/pbx.v1.UserService/ListUsers")
 
 
 def test_grpc_caller_without_an_id_gets_one(shared_portal):
@@ -77,7 +77,7 @@ def test_grpc_caller_without_an_id_gets_one(shared_portal):
     assert r.returncode == 0, r.stderr
     m = re.search(r"^x-request-id: ([0-9a-f]{32})$", r.stdout, re.M)
     assert m, f"no generated x-request-id in the response headers:\n{r.stdout}"
-    wait_for_log(shared_portal.server.proc, m.group(1), msg="rpc", method="ListUsers")
+    wait_for_log(shared_portal.server.proc, m.group(1), msg="rpc", method="/pbx.v1.UserService/ListUsers")
 
 
 def test_apply_records_the_request_id_in_its_audit_row(apply_portal, lab):
@@ -96,4 +96,4 @@ def test_apply_records_the_request_id_in_its_audit_row(apply_portal, lab):
     assert status.json["last_successful_apply"]["request_id"] == "apply-req-1", status.json
     # The server's own lines of that Apply carry it too, not only the per-call line.
     wait_for_log(apply_portal.server.proc, "apply-req-1", msg="apply succeeded")
-    wait_for_log(apply_portal.server.proc, "apply-req-1", msg="rpc", method="Apply", code="OK")
+    wait_for_log(apply_portal.server.proc, "apply-req-1", msg="rpc", method="/pbx.v1.ApplyService/Apply", code="OK")

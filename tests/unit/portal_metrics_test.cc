@@ -1,24 +1,17 @@
 #include "server/observability/portal_metrics.h"
 
-#include <sstream>
 #include <string>
-
-#include <prometheus/text_serializer.h>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/exposition.h"
 
 namespace pbx {
 namespace {
 
+using testing::Exposition;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string Exposition(const PortalMetrics& metrics) {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, metrics.registry()->Collect());
-  return out.str();
-}
 
 TEST(PortalMetrics, CountsRpcsByMethodAndCode) {
   PortalMetrics metrics;
@@ -31,7 +24,7 @@ TEST(PortalMetrics, CountsRpcsByMethodAndCode) {
   metrics.RecordRpc("/pbx.v1.UserService/GetUser", absl::StatusCode::kNotFound,
                     absl::Microseconds(300));
 
-  const std::string text = Exposition(metrics);
+  const std::string text = Exposition(*metrics.registry());
   EXPECT_THAT(text, HasSubstr("# TYPE pbx_grpc_server_handled_total counter"));
   EXPECT_THAT(text, HasSubstr("pbx_grpc_server_handled_total{grpc_code=\"OK\",grpc_method="
                               "\"CreateUser\",grpc_service=\"pbx.v1.UserService\"} 2\n"));
@@ -57,7 +50,7 @@ TEST(PortalMetrics, CountsRpcsByMethodAndCode) {
 TEST(PortalMetrics, AMethodNameWithoutServiceIsKeptWhole) {
   PortalMetrics metrics;
   metrics.RecordRpc("unknown", absl::StatusCode::kUnimplemented, absl::Milliseconds(1));
-  EXPECT_THAT(Exposition(metrics),
+  EXPECT_THAT(Exposition(*metrics.registry()),
               HasSubstr("pbx_grpc_server_handled_total{grpc_code=\"UNIMPLEMENTED\","
                         "grpc_method=\"unknown\",grpc_service=\"unknown\"} 1\n"));
 }
@@ -80,7 +73,7 @@ TEST(PortalMetrics, RecordsAppliesByOutcomeAndEveryPhase) {
   failure.phases = {{"read", 1000}, {"render", 40}, {"audit", 2000}};  // connect failed
   metrics.RecordApply(failure);
 
-  const std::string text = Exposition(metrics);
+  const std::string text = Exposition(*metrics.registry());
   EXPECT_THAT(text, HasSubstr("pbx_apply_total{outcome=\"success\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("pbx_apply_total{outcome=\"failure\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("pbx_apply_duration_seconds_sum{outcome=\"success\"} 1.5\n"));

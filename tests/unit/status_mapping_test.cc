@@ -4,6 +4,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "server/core/error_info.h"
 #include "server/core/extension_pool.h"
 #include "server/core/field_violations.h"
 #include "tests/unit/status_details.h"
@@ -19,7 +20,6 @@ TEST(ToGrpcStatus, KeepsCodeAndMessage) {
   } cases[] = {
       {absl::NotFoundError("x"), grpc::StatusCode::NOT_FOUND},
       {absl::AlreadyExistsError("x"), grpc::StatusCode::ALREADY_EXISTS},
-      {ExtensionPoolExhaustedError(), grpc::StatusCode::RESOURCE_EXHAUSTED},
       {absl::UnavailableError("x"), grpc::StatusCode::UNAVAILABLE},
       {absl::InternalError("x"), grpc::StatusCode::INTERNAL},
       {absl::UnimplementedError("x"), grpc::StatusCode::UNIMPLEMENTED},
@@ -42,6 +42,29 @@ TEST(ToGrpcStatus, CarriesFieldViolationsAsBadRequestDetails) {
   ASSERT_EQ(bad_request->field_violations_size(), 2);
   EXPECT_EQ(bad_request->field_violations(0).field(), "name");
   EXPECT_EQ(bad_request->field_violations(1).field(), "email");
+}
+
+TEST(ToGrpcStatus, CarriesErrorInfoWithTheDomainAndMetadata) {
+  grpc::Status status = ToGrpcStatus(
+      WithErrorInfo(absl::InternalError("apply failed"), "APPLY_FAILED", {{"audit_id", "42"}}));
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(status.error_message(), "apply failed");
+  auto info = testing::SoleDetail<google::rpc::ErrorInfo>(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "APPLY_FAILED");
+  EXPECT_EQ(info->domain(), "pbx.synergycall");
+  EXPECT_EQ(info->metadata().at("audit_id"), "42");
+}
+
+// The gateway answers 409 for RESOURCE_EXHAUSTED only with this reason; gRPC's
+// own RESOURCE_EXHAUSTED (a message over a size limit) has none.
+TEST(ToGrpcStatus, APoolThatIsFullSaysSoInItsErrorInfo) {
+  grpc::Status status = ToGrpcStatus(ExtensionPoolExhaustedError());
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  auto info = testing::SoleDetail<google::rpc::ErrorInfo>(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "EXTENSION_POOL_EXHAUSTED");
+  EXPECT_EQ(info->domain(), "pbx.synergycall");
 }
 
 }  // namespace

@@ -1,11 +1,8 @@
-#include "server/transport/request_context.h"
+#include "server/transport/request_id.h"
 
 #include <cstdint>
 
-#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "server/core/sip_secret.h"
 
 namespace pbx {
@@ -30,8 +27,7 @@ bool IsValidRequestId(absl::string_view id) {
 
 std::string NewRequestId() { return RandomHex(kNewRequestIdBytes); }
 
-std::string RequestIdOf(const grpc::ServerContext& context) {
-  const auto& metadata = context.client_metadata();
+std::string RequestIdFrom(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
   if (auto it = metadata.find(kRequestIdMetadataKey); it != metadata.end()) {
     absl::string_view sent(it->second.data(), it->second.size());
     if (IsValidRequestId(sent)) return std::string(sent);
@@ -39,20 +35,8 @@ std::string RequestIdOf(const grpc::ServerContext& context) {
   return NewRequestId();
 }
 
-RequestContext::RequestContext(grpc::ServerContext& context, absl::string_view method)
-    : request_id_(RequestIdOf(context)),
-      method_(method),
-      start_(absl::Now()),
-      log_scope_(request_id_) {
-  context.AddInitialMetadata(kRequestIdMetadataKey, request_id_);
-}
-
-grpc::Status RequestContext::Finish(grpc::Status status) const {
-  LogInfo("rpc",
-          {{"method", method_},
-           {"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()))},
-           {"duration_ms", absl::StrCat(absl::ToDoubleMilliseconds(absl::Now() - start_))}});
-  return status;
+std::string RequestIdOf(const grpc::ServerContext& context) {
+  return RequestIdFrom(context.client_metadata());
 }
 
 }  // namespace pbx

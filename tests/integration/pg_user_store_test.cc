@@ -11,23 +11,18 @@
 #include "gtest/gtest.h"
 #include "server/core/sip_secret.h"
 #include "server/store/migrations.h"
-#include "tests/unit/test_database.h"
+#include "tests/integration/database_fixture.h"
 
 namespace pbx {
 namespace {
 
 using ::testing::HasSubstr;
 
-class PgUserStoreTest : public ::testing::Test {
+class PgUserStoreTest : public testing::SchemaTest {
  protected:
   void SetUp() override {
-    database_ = testing::TestDatabase::Create();
-    if (!database_) GTEST_SKIP() << "PBX_TEST_PG_PORT not set; run tests/run";
-    pool_ = std::make_unique<PgPool>(PgPoolOptions{database_->url(), 8});
-    auto connection = pool_->Connect();
-    ASSERT_TRUE(connection.ok()) << connection.status();
-    ASSERT_TRUE(ApplyMigrations(**connection, EmbeddedMigrations()).ok());
-    pool_->MarkSchemaReady();
+    SchemaTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     store_ = std::make_unique<PgUserStore>(*pool_);
   }
 
@@ -49,8 +44,6 @@ class PgUserStoreTest : public ::testing::Test {
     work.commit();
   }
 
-  std::optional<testing::TestDatabase> database_;
-  std::unique_ptr<PgPool> pool_;
   std::unique_ptr<PgUserStore> store_;
 };
 
@@ -233,6 +226,20 @@ TEST_F(PgUserStoreTest, RequestsWaitForTheSchema) {
   PgPool pool(PgPoolOptions{database_->url(), 2});
   PgUserStore store(pool);
   EXPECT_EQ(store.ListUsers().status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(PgUserStoreTest, ProvisioningIsSortedByNumber) {
+  for (const char* tag : {"a", "b", "c"}) ASSERT_TRUE(Create(tag).ok());
+  auto all = store_->ListUsers();
+  ASSERT_TRUE(store_->DeleteUser((*all)[1].id).ok());
+  auto provisioning = store_->ReadProvisioning();
+  ASSERT_TRUE(provisioning.ok()) << provisioning.status();
+  std::vector<int> numbers;
+  for (const auto& extension : *provisioning) {
+    numbers.push_back(extension.number);
+    EXPECT_EQ(extension.sip_secret.size(), 24u);
+  }
+  EXPECT_THAT(numbers, ::testing::ElementsAre(1000, 1002));
 }
 
 }  // namespace

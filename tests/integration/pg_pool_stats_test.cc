@@ -5,20 +5,12 @@
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "server/store/pg_pool.h"
-#include "tests/unit/test_database.h"
+#include "tests/integration/database_fixture.h"
 
 namespace pbx {
 namespace {
 
-class PgPoolStatsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    database_ = testing::TestDatabase::Create();
-    if (!database_) GTEST_SKIP() << "PBX_TEST_PG_PORT not set; run tests/run";
-  }
-
-  std::optional<testing::TestDatabase> database_;
-};
+using PgPoolStatsTest = testing::DatabaseTest;
 
 TEST_F(PgPoolStatsTest, CountsConnectionsInUseIdleAndTheWaitsForOne) {
   PgPoolOptions options{database_->url(), 1};

@@ -1,4 +1,4 @@
-#include "server/transport/request_context.h"
+#include "server/transport/request_id.h"
 
 #include <set>
 #include <string>

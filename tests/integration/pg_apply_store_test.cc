@@ -1,5 +1,4 @@
-// PgApplyStore against a real PostgreSQL: the Apply lock, the audit log and
-// the provisioning read.
+// PgApplyStore against a real PostgreSQL: the audit log.
 #include "server/store/pg_apply_store.h"
 
 #include <thread>
@@ -8,31 +7,21 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/core/sip_secret.h"
-#include "server/store/migrations.h"
-#include "server/store/pg_user_store.h"
-#include "tests/unit/test_database.h"
+#include "tests/integration/database_fixture.h"
 
 namespace pbx {
 namespace {
 
-using ::testing::ElementsAre;
-
-class PgApplyStoreTest : public ::testing::Test {
+class PgApplyStoreTest : public testing::SchemaTest {
  protected:
   void SetUp() override {
-    database_ = testing::TestDatabase::Create();
-    if (!database_) GTEST_SKIP() << "PBX_TEST_PG_PORT not set; run tests/run";
-    pool_ = std::make_unique<PgPool>(PgPoolOptions{database_->url(), 4});
-    auto connection = pool_->Connect();
-    ASSERT_TRUE(connection.ok());
-    ASSERT_TRUE(ApplyMigrations(**connection, EmbeddedMigrations()).ok());
-    pool_->MarkSchemaReady();
-    store_ = std::make_unique<PgApplyStore>(*pool_);
+    SchemaTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    store_ = std::make_unique<PgApplyStore>(*pool_, kMaxWaiters);
   }
+  int PoolSize() const override { return 4; }
 
-  std::optional<testing::TestDatabase> database_;
-  std::unique_ptr<PgPool> pool_;
+  static constexpr int kMaxWaiters = 2;
   std::unique_ptr<PgApplyStore> store_;
 };
 
@@ -92,35 +81,63 @@ TEST_F(PgApplyStoreTest, MissingRequestIdIsNullInTheTable) {
   auto opened = store_->OpenAudit("dave", "local", "");
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(opened->request_id, "");
-  pqxx::connection connection(database_->url());
+  pqxx::connection connection(url());
   EXPECT_TRUE(pqxx::nontransaction(connection)
                   .exec_params1("SELECT request_id IS NULL FROM apply_audit_log WHERE id = $1",
                                 opened->id)[0]
                   .as<bool>());
 }
 
-// What SQL readers of the table see: proto field names, int64 as strings.
-TEST_F(PgApplyStoreTest, ListsAreStoredAsProtoJsonWithFieldNames) {
+// What SQL readers of the table see (the store's format, json_columns.h):
+// snake_case keys, integers as numbers.
+TEST_F(PgApplyStoreTest, ListsAreStoredWithSnakeCaseKeysAndNumbers) {
   auto entry = store_->OpenAudit("erin", "local", "");
   ASSERT_TRUE(entry.ok());
   entry->outcome = ApplyOutcome::kSuccess;
   entry->files = {{"/etc/a.conf", "aa", 1234}};
   entry->phases = {{"read", 0}};
   ASSERT_TRUE(store_->CloseAudit(*entry).ok());
-  pqxx::connection connection(database_->url());
+  pqxx::connection connection(url());
   pqxx::row row = pqxx::nontransaction(connection).exec_params1(
-      "SELECT files->0->>'size_bytes', phases->0->>'name', phases->0->>'duration_us'"
+      "SELECT files->0->>'size_bytes', phases->0->>'name', phases->0->>'duration_us',"
+      " jsonb_typeof(files->0->'size_bytes'), jsonb_typeof(phases->0->'duration_us')"
       " FROM apply_audit_log WHERE id = $1",
       entry->id);
   EXPECT_EQ(row[0].as<std::string>(), "1234");
   EXPECT_EQ(row[1].as<std::string>(), "read");
   EXPECT_EQ(row[2].as<std::string>(), "0");
+  EXPECT_EQ(row[3].as<std::string>(), "number");
+  EXPECT_EQ(row[4].as<std::string>(), "number");
+}
+
+// Rows closed by the versions that wrote the lists as proto JSON carry int64
+// values as strings; they must read exactly as before.
+TEST_F(PgApplyStoreTest, RowsWrittenAsProtoJsonStillRead) {
+  pqxx::connection connection(url());
+  pqxx::nontransaction(connection).exec(
+      "INSERT INTO apply_audit_log (finished_at, triggered_by, asterisk_host, outcome, files,"
+      " phases, duration_ms, request_id) VALUES (now(), 'proto', 'local', 'success',"
+      " '[{\"path\": \"/etc/a.conf\", \"sha256\": \"bb\", \"size_bytes\": \"1234\"}]',"
+      " '[{\"name\": \"read\", \"duration_us\": \"150\"},"
+      "   {\"name\": \"upload\", \"duration_us\": \"9007199254740993\"}]', 7, 'r-1')");
+  auto listed = store_->ListAudit(1);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  const ApplyAuditEntry& read = (*listed)[0];
+  EXPECT_EQ(read.request_id, "r-1");
+  ASSERT_EQ(read.files.size(), 1u);
+  EXPECT_EQ(read.files[0].path, "/etc/a.conf");
+  EXPECT_EQ(read.files[0].sha256, "bb");
+  EXPECT_EQ(read.files[0].size_bytes, 1234);
+  ASSERT_EQ(read.phases.size(), 2u);
+  EXPECT_EQ(read.phases[0].duration_us, 150);
+  EXPECT_EQ(read.phases[1].duration_us, 9007199254740993);
 }
 
 // Rows closed before the lists were written as proto JSON carry int64 values
-// as JSON numbers; they must read exactly as before.
+// as JSON numbers, like today's; they must read exactly as before.
 TEST_F(PgApplyStoreTest, RowsInTheOldJsonFormatStillRead) {
-  pqxx::connection connection(database_->url());
+  pqxx::connection connection(url());
   pqxx::nontransaction(connection).exec(
       "INSERT INTO apply_audit_log (finished_at, triggered_by, asterisk_host, outcome, files,"
       " phases, duration_ms) VALUES (now(), 'old', 'local', 'success',"
@@ -168,60 +185,6 @@ TEST_F(PgApplyStoreTest, LatestAndListAreNewestFirst) {
   EXPECT_EQ(latest->successful->outcome, ApplyOutcome::kSuccess);
 }
 
-TEST_F(PgApplyStoreTest, OneApplyLockAtATime) {
-  auto first = store_->LockApply(absl::Seconds(1));
-  ASSERT_TRUE(first.ok()) << first.status();
-  const absl::Time start = absl::Now();
-  auto second = store_->LockApply(absl::Milliseconds(300));
-  EXPECT_EQ(second.status().code(), absl::StatusCode::kAborted);
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(250));
-  // A waiter gets the lock as soon as the holder lets go.
-  std::thread release([&] {
-    absl::SleepFor(absl::Milliseconds(200));
-    first->reset();
-  });
-  auto third = store_->LockApply(absl::Seconds(5));
-  release.join();
-  EXPECT_TRUE(third.ok()) << third.status();
-}
-
-// The backend holding this database's Apply lock, or 0.
-int ApplyLockHolder(const std::string& url) {
-  pqxx::connection connection(url);
-  pqxx::result result = pqxx::nontransaction(connection).exec(
-      "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-      " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
-  return result.empty() ? 0 : result[0][0].as<int>();
-}
-
-TEST_F(PgApplyStoreTest, TheLockConnectionIsKeptForTheNextApply) {
-  auto first = store_->LockApply(absl::Seconds(1));
-  ASSERT_TRUE(first.ok()) << first.status();
-  const int holder = ApplyLockHolder(database_->url());
-  ASSERT_NE(holder, 0);
-  first->reset();
-  EXPECT_EQ(ApplyLockHolder(database_->url()), 0) << "released, but still held";
-  auto second = store_->LockApply(absl::Seconds(1));
-  ASSERT_TRUE(second.ok()) << second.status();
-  EXPECT_EQ(ApplyLockHolder(database_->url()), holder) << "a new connection was opened";
-}
-
-TEST_F(PgApplyStoreTest, AKeptLockConnectionThatBrokeIsReplaced) {
-  auto first = store_->LockApply(absl::Seconds(1));
-  ASSERT_TRUE(first.ok()) << first.status();
-  const int holder = ApplyLockHolder(database_->url());
-  first->reset();
-  {
-    pqxx::connection admin(database_->url());
-    pqxx::nontransaction(admin).exec_params("SELECT pg_terminate_backend($1)", holder);
-  }
-  auto second = store_->LockApply(absl::Seconds(1));
-  ASSERT_TRUE(second.ok()) << second.status();
-  const int new_holder = ApplyLockHolder(database_->url());
-  EXPECT_NE(new_holder, 0);
-  EXPECT_NE(new_holder, holder);
-}
-
 TEST_F(PgApplyStoreTest, StaleRunningRowsBecomeInterrupted) {
   auto stale = store_->OpenAudit("crashed", "local", "");
   ASSERT_TRUE(stale.ok());
@@ -237,23 +200,6 @@ TEST_F(PgApplyStoreTest, StaleRunningRowsBecomeInterrupted) {
   EXPECT_EQ(latest->any->outcome, ApplyOutcome::kInterrupted);
   EXPECT_TRUE(latest->any->finished_at.has_value());
   EXPECT_THAT(latest->any->error_detail, ::testing::HasSubstr("stopped before"));
-}
-
-TEST_F(PgApplyStoreTest, ProvisioningIsSortedByNumber) {
-  PgUserStore users(*pool_);
-  for (const char* email : {"a@example.com", "b@example.com", "c@example.com"}) {
-    ASSERT_TRUE(users.CreateUser({"X", email, {}}, GenerateSipSecret()).ok());
-  }
-  auto all = users.ListUsers();
-  ASSERT_TRUE(users.DeleteUser((*all)[1].id).ok());
-  auto provisioning = store_->ReadProvisioning();
-  ASSERT_TRUE(provisioning.ok());
-  std::vector<int> numbers;
-  for (const auto& extension : *provisioning) {
-    numbers.push_back(extension.number);
-    EXPECT_EQ(extension.sip_secret.size(), 24u);
-  }
-  EXPECT_THAT(numbers, ElementsAre(1000, 1002));
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include "pbx/v1/apply_service.grpc.pb.h"
 #include "pbx/v1/user_service.grpc.pb.h"
 #include "tests/unit/status_details.h"
-#include "tests/unit/test_database.h"
+#include "tests/integration/database_fixture.h"
 
 namespace pbx {
 namespace {
@@ -24,11 +24,11 @@ std::unique_ptr<v1::UserService::Stub> Connect(int port) {
       "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
 }
 
-class PortalServerTest : public ::testing::Test {
+class PortalServerTest : public testing::DatabaseTest {
  protected:
   void SetUp() override {
-    database_ = testing::TestDatabase::Create();
-    if (!database_) GTEST_SKIP() << "PBX_TEST_PG_PORT not set; run tests/run";
+    DatabaseTest::SetUp();
+    if (IsSkipped()) return;
     ServerConfig config;
     config.grpc_listen = "127.0.0.1:0";
     config.database.database_url = database_->url();
@@ -47,7 +47,6 @@ class PortalServerTest : public ::testing::Test {
         "127.0.0.1:" + std::to_string(portal_->port()), grpc::InsecureChannelCredentials()));
   }
 
-  std::optional<testing::TestDatabase> database_;
   std::unique_ptr<PortalServer> portal_;
   std::unique_ptr<v1::UserService::Stub> stub_;
 };

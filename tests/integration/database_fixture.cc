@@ -1,4 +1,4 @@
-#include "tests/unit/test_database.h"
+#include "tests/integration/database_fixture.h"
 
 #include <atomic>
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "server/store/migrations.h"
 
 namespace pbx::testing {
 namespace {
@@ -58,6 +59,22 @@ TestDatabase::~TestDatabase() {
   } catch (...) {
     // A leftover database in a throwaway test cluster is harmless.
   }
+}
+
+void DatabaseTest::SetUp() {
+  database_ = TestDatabase::Create();
+  if (!database_) GTEST_SKIP() << "PBX_TEST_PG_PORT not set; run tests/run";
+}
+
+void SchemaTest::SetUp() {
+  DatabaseTest::SetUp();
+  if (IsSkipped()) return;
+  pool_ = std::make_unique<PgPool>(PgPoolOptions{url(), PoolSize()});
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> connection = pool_->Connect();
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  absl::Status migrated = ApplyMigrations(**connection, EmbeddedMigrations());
+  ASSERT_TRUE(migrated.ok()) << migrated;
+  pool_->MarkSchemaReady();
 }
 
 }  // namespace pbx::testing

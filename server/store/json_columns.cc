@@ -1,0 +1,94 @@
+#include "server/store/json_columns.h"
+
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
+
+namespace pbx {
+namespace {
+
+using Json = nlohmann::json;
+
+// Text that is not valid UTF-8 is written with replacement characters rather
+// than failing the write (validated input never has any).
+std::string Dump(const Json& json) {
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// The array in `text`, or an empty one when it is not an array of JSON.
+Json ParseArray(absl::string_view text) {
+  Json parsed = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  return parsed.is_array() ? parsed : Json::array();
+}
+
+std::string StringField(const Json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A JSON integer, or a string holding one (how proto JSON wrote int64).
+int64_t IntegerField(const Json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end()) return 0;
+  if (it->is_number_integer()) return it->get<int64_t>();
+  int64_t value = 0;
+  if (it->is_string() && absl::SimpleAtoi(it->get<std::string>(), &value)) return value;
+  return 0;
+}
+
+}  // namespace
+
+std::string FilesToJson(const std::vector<ConfigFileRecord>& files) {
+  Json array = Json::array();
+  for (const ConfigFileRecord& file : files) {
+    array.push_back({{"path", file.path}, {"sha256", file.sha256}, {"size_bytes", file.size_bytes}});
+  }
+  return Dump(array);
+}
+
+std::vector<ConfigFileRecord> FilesFromJson(absl::string_view json) {
+  std::vector<ConfigFileRecord> files;
+  for (const Json& element : ParseArray(json)) {
+    if (!element.is_object()) continue;
+    files.push_back({StringField(element, "path"), StringField(element, "sha256"),
+                     IntegerField(element, "size_bytes")});
+  }
+  return files;
+}
+
+std::string PhasesToJson(const std::vector<ApplyPhase>& phases) {
+  Json array = Json::array();
+  for (const ApplyPhase& phase : phases) {
+    array.push_back({{"name", phase.name}, {"duration_us", phase.duration_us}});
+  }
+  return Dump(array);
+}
+
+std::vector<ApplyPhase> PhasesFromJson(absl::string_view json) {
+  std::vector<ApplyPhase> phases;
+  for (const Json& element : ParseArray(json)) {
+    if (!element.is_object()) continue;
+    phases.push_back({StringField(element, "name"), IntegerField(element, "duration_us")});
+  }
+  return phases;
+}
+
+std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
+  return Dump(Json(metadata));
+}
+
+std::map<std::string, std::string> MetadataFromJson(absl::string_view json) {
+  std::map<std::string, std::string> metadata;
+  // Most users have none: skip the parser for them.
+  if (json == "{}") return metadata;
+  Json parsed = Json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return metadata;
+  for (const auto& [key, value] : parsed.items()) {
+    if (value.is_string()) metadata.emplace(key, value.get<std::string>());
+  }
+  return metadata;
+}
+
+}  // namespace pbx

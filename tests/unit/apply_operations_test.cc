@@ -1,0 +1,274 @@
+// ApplyOperations over in-memory fakes of the store and the Asterisk host:
+// every step failing in turn, and what each failure leaves behind (the
+// answer, the audit row, the files on the host, whether Asterisk reloaded).
+// The same path on the real lab runs in tests/e2e.
+#include "server/apply/apply_operations.h"
+
+#include "absl/strings/match.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/core/error_info.h"
+#include "tests/unit/fake_seams.h"
+
+namespace pbx {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+constexpr char kOldPjsip[] = "; old pjsip\n";
+constexpr char kOldDialplan[] = "; old dialplan\n";
+
+std::string Message(const absl::Status& status) { return std::string(status.message()); }
+
+std::vector<std::string> PhaseNames(const ApplyAuditEntry& entry) {
+  std::vector<std::string> names;
+  for (const ApplyPhase& phase : entry.phases) names.push_back(phase.name);
+  return names;
+}
+
+class ApplyOperationsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    users_.Provision(1000, "AAAAbbbbCCCCdddd00001111");
+    users_.Provision(1001, "EEEEffffGGGGhhhh22223333");
+    host_.state.files[paths_.pjsip] = kOldPjsip;
+    host_.state.files[paths_.dialplan] = kOldDialplan;
+  }
+
+  absl::StatusOr<ApplyAuditEntry> Apply() { return operations_.Apply("alice", "req-1"); }
+
+  // The only audit row, which must be closed.
+  const ApplyAuditEntry& Row() {
+    EXPECT_EQ(store_.rows.size(), 1u);
+    EXPECT_TRUE(store_.rows.back().finished_at.has_value()) << "the audit row was not closed";
+    return store_.rows.back();
+  }
+
+  // The audit id the error names, in the message and as ErrorInfo.
+  static void ExpectAuditId(const absl::Status& status, absl::string_view reason, int64_t id) {
+    EXPECT_THAT(Message(status), HasSubstr(absl::StrCat("(audit id ", id, ")")));
+    std::optional<ErrorInfo> info = ErrorInfoOf(status);
+    ASSERT_TRUE(info.has_value()) << status;
+    EXPECT_EQ(info->reason, reason);
+    EXPECT_EQ(info->metadata.at("audit_id"), absl::StrCat(id));
+  }
+
+  void ExpectHostUnchanged() {
+    EXPECT_EQ(host_.state.files[paths_.pjsip], kOldPjsip);
+    EXPECT_EQ(host_.state.files[paths_.dialplan], kOldDialplan);
+    EXPECT_EQ(host_.state.files.size(), 2u) << "a temporary was left behind";
+  }
+
+  bool Reloaded() const {
+    for (const std::string& command : host_.state.commands) {
+      if (absl::StrContains(command, "reload")) return true;
+    }
+    return false;
+  }
+
+  testing::FakeUserStore users_;
+  testing::FakeApplyStore store_;
+  testing::FakeAsteriskHost host_;
+  ConfigPaths paths_;
+  ApplyOperations operations_{users_, store_, host_, ApplyOptions{}};
+};
+
+TEST_F(ApplyOperationsTest, WritesReloadsVerifiesAndAudits) {
+  auto applied = Apply();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_THAT(host_.state.files[paths_.pjsip], HasSubstr("[1001-auth]"));
+  EXPECT_THAT(host_.state.files[paths_.dialplan], HasSubstr("exten => 1001,1,Dial(PJSIP/1001,25)"));
+  EXPECT_THAT(host_.state.live_endpoints, ElementsAre("1000", "1001"));
+  const ApplyAuditEntry& row = Row();
+  EXPECT_EQ(row.outcome, ApplyOutcome::kSuccess);
+  EXPECT_EQ(row.triggered_by, "alice");
+  EXPECT_EQ(row.request_id, "req-1");
+  EXPECT_EQ(row.asterisk_host, "fake://asterisk");
+  EXPECT_EQ(row.user_count, 2);
+  EXPECT_EQ(row.content_hash.size(), 64u);
+  ASSERT_EQ(row.files.size(), 2u);
+  EXPECT_EQ(row.files[0].path, paths_.pjsip);
+  EXPECT_EQ(row.files[0].size_bytes, static_cast<int64_t>(host_.state.files[paths_.pjsip].size()));
+  EXPECT_THAT(row.reload_output, HasSubstr("Dialplan reloaded."));
+  EXPECT_THAT(row.verification, StartsWith("ok: 2 endpoints"));
+  EXPECT_THAT(PhaseNames(row), ElementsAre("read", "render", "connect", "upload", "rename",
+                                           "reload", "verify"));
+  // The answer also times the audit write.
+  EXPECT_THAT(PhaseNames(*applied), Contains("audit"));
+  EXPECT_FALSE(store_.locked) << "the lock is released";
+
+  auto status = operations_.GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_FALSE(status->pending_changes);
+  users_.Provision(1002, "IIIIjjjjKKKKllll44445555");
+  EXPECT_TRUE(operations_.GetStatus()->pending_changes);
+}
+
+TEST_F(ApplyOperationsTest, LockRefusedIsAuditedAndTouchesNothing) {
+  store_.lock_failure = absl::AbortedError("another Apply is still running after waiting 2m");
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(Message(applied.status()), HasSubstr("another Apply is still running"));
+  ExpectAuditId(applied.status(), "APPLY_NOT_STARTED", 1);
+  EXPECT_EQ(Row().outcome, ApplyOutcome::kFailure);
+  EXPECT_THAT(Row().error_detail, HasSubstr("still running"));
+  EXPECT_THAT(users_.calls, IsEmpty());
+  EXPECT_EQ(host_.state.sessions_opened, 0);
+}
+
+TEST_F(ApplyOperationsTest, ACallerWhoLeftWhileWaitingIsAuditedToo) {
+  store_.lock_failure = absl::CancelledError("the caller went away");
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kCancelled);
+  ExpectAuditId(applied.status(), "APPLY_NOT_STARTED", 1);
+  EXPECT_THAT(Row().error_detail, HasSubstr("went away"));
+  EXPECT_EQ(host_.state.sessions_opened, 0);
+}
+
+TEST_F(ApplyOperationsTest, ADatabaseDownAtLockTimeIsNotAudited) {
+  store_.lock_failure = absl::UnavailableError("database unavailable; try again shortly");
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(store_.rows, IsEmpty());
+}
+
+TEST_F(ApplyOperationsTest, ReadFailureStopsBeforeTheHost) {
+  users_.read_failure = absl::UnavailableError("database unavailable; try again shortly");
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(Message(applied.status()),
+              StartsWith("cannot read the users: database unavailable; try again shortly"));
+  ExpectAuditId(applied.status(), "APPLY_FAILED", 1);
+  EXPECT_EQ(Row().outcome, ApplyOutcome::kFailure);
+  EXPECT_THAT(Row().error_detail, StartsWith("cannot read the users"));
+  EXPECT_THAT(PhaseNames(Row()), IsEmpty());
+  EXPECT_EQ(host_.state.sessions_opened, 0);
+  EXPECT_FALSE(store_.locked);
+}
+
+TEST_F(ApplyOperationsTest, RenderFailureNeverWritesBrokenData) {
+  users_.Provision(1002, "bad;secret\n[x]");  // breaks an invariant the database keeps
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Message(applied.status()), StartsWith("cannot render the configuration"));
+  EXPECT_THAT(Row().error_detail, StartsWith("cannot render the configuration"));
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read"));
+  EXPECT_EQ(host_.state.sessions_opened, 0);
+}
+
+TEST_F(ApplyOperationsTest, AnUnreachableHostIsUnavailable) {
+  host_.state.open_failure = absl::UnavailableError("cannot reach the Asterisk host");
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(Message(applied.status()), HasSubstr("cannot reach the Asterisk host"));
+  EXPECT_EQ(Row().outcome, ApplyOutcome::kFailure);
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render"));
+  ExpectHostUnchanged();
+}
+
+TEST_F(ApplyOperationsTest, UploadFailureLeavesTheOldFilesAndNoTemporaries) {
+  host_.state.fail_create_file = 1;  // the second file
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Message(applied.status()),
+              AllOf(StartsWith("the configuration was not written; the previous files are "
+                               "unchanged and Asterisk was not reloaded"),
+                    HasSubstr("no space left")));
+  ExpectAuditId(applied.status(), "APPLY_FAILED", 1);
+  ExpectHostUnchanged();
+  EXPECT_FALSE(Reloaded());
+  EXPECT_THAT(Row().files, IsEmpty());
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect"));
+}
+
+TEST_F(ApplyOperationsTest, FirstRenameFailingReplacesNothing) {
+  host_.state.fail_rename = 0;
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Message(applied.status()),
+              AllOf(StartsWith("Asterisk was not reloaded: cannot rename the new " + paths_.pjsip +
+                               " into place (nothing was replaced)"),
+                    HasSubstr("Permission denied")));
+  ExpectHostUnchanged();
+  EXPECT_FALSE(Reloaded());
+  EXPECT_THAT(Row().error_detail, HasSubstr("nothing was replaced"));
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "upload"));
+}
+
+TEST_F(ApplyOperationsTest, SecondRenameFailingSaysWhichFileIsNew) {
+  host_.state.fail_rename = 1;
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Message(applied.status()),
+              StartsWith("Asterisk was not reloaded: cannot rename the new " + paths_.dialplan +
+                         " into place (already replaced: " + paths_.pjsip + ")"));
+  EXPECT_THAT(host_.state.files[paths_.pjsip], HasSubstr("[1001-auth]"));
+  EXPECT_EQ(host_.state.files[paths_.dialplan], kOldDialplan);
+  EXPECT_EQ(host_.state.files.size(), 2u) << "a temporary was left behind";
+  EXPECT_FALSE(Reloaded());
+  EXPECT_EQ(Row().outcome, ApplyOutcome::kFailure);
+}
+
+TEST_F(ApplyOperationsTest, ReloadFailureKeepsTheNewFilesAndSaysAsteriskDidNotReload) {
+  host_.state.daemon_down = true;
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Message(applied.status()),
+              AllOf(StartsWith("the new files are on disk but the reload failed; Asterisk did "
+                               "not reload"),
+                    HasSubstr("could not reach the Asterisk daemon")));
+  EXPECT_THAT(host_.state.files[paths_.pjsip], HasSubstr("[1001-auth]"));
+  ASSERT_EQ(Row().files.size(), 2u) << "the audit names the files written";
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "upload", "rename",
+                                             "reload"));
+}
+
+TEST_F(ApplyOperationsTest, DialplanReloadFailureReportsAnInconsistentPbx) {
+  host_.state.dialplan_reload_fails = true;
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Message(applied.status()),
+              HasSubstr("PJSIP runs the new configuration but the dialplan does not"));
+  EXPECT_THAT(Row().reload_output, HasSubstr("reloaded successfully"));
+}
+
+TEST_F(ApplyOperationsTest, VerificationFailureNamesWhatAsteriskLacks) {
+  host_.state.rejected = {"endpoint 1001"};
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Message(applied.status()),
+              AllOf(StartsWith("the live Asterisk does not match the written configuration"),
+                    HasSubstr("endpoint 1001: missing")));
+  EXPECT_EQ(Row().verification, "mismatch: endpoint 1001: missing");
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "upload", "rename",
+                                             "reload", "verify"));
+}
+
+TEST_F(ApplyOperationsTest, AnAuditRowThatCannotBeClosedDoesNotFailADoneApply) {
+  store_.close_failure = absl::UnavailableError("database unavailable; try again shortly");
+  auto applied = Apply();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(applied->outcome, ApplyOutcome::kSuccess);
+  // The stored row stays 'running' (the next Apply marks it interrupted).
+  ASSERT_EQ(store_.rows.size(), 1u);
+  EXPECT_EQ(store_.rows[0].outcome, ApplyOutcome::kRunning);
+  EXPECT_FALSE(store_.rows[0].finished_at.has_value());
+  EXPECT_FALSE(store_.locked);
+}
+
+TEST_F(ApplyOperationsTest, AnInvalidTriggeredByIsRefusedBeforeAnything) {
+  auto applied = operations_.Apply("bad\nname", "req-1");
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(store_.rows, IsEmpty());
+  EXPECT_THAT(users_.calls, IsEmpty());
+  EXPECT_THAT(host_.state.commands, Not(Contains(HasSubstr("reload"))));
+}
+
+}  // namespace
+}  // namespace pbx

@@ -1,0 +1,55 @@
+// The store's format for its jsonb columns, without a database (the
+// integration tests read rows of every earlier format back from PostgreSQL).
+#include "server/store/json_columns.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pbx {
+namespace {
+
+TEST(JsonColumns, FilesAndPhasesRoundTrip) {
+  const std::vector<ConfigFileRecord> files = {{"/etc/a.conf", "ab12", 1234},
+                                               {"/etc/b \"q\".conf", "", 0}};
+  const std::vector<ApplyPhase> phases = {{"read", 150}, {"upload", 9007199254740993}};
+  EXPECT_EQ(FilesToJson(files),
+            R"([{"path":"/etc/a.conf","sha256":"ab12","size_bytes":1234},)"
+            R"({"path":"/etc/b \"q\".conf","sha256":"","size_bytes":0}])");
+  EXPECT_EQ(PhasesToJson(phases),
+            R"([{"duration_us":150,"name":"read"},{"duration_us":9007199254740993,"name":"upload"}])");
+  const std::vector<ConfigFileRecord> files_back = FilesFromJson(FilesToJson(files));
+  ASSERT_EQ(files_back.size(), 2u);
+  EXPECT_EQ(files_back[1].path, "/etc/b \"q\".conf");
+  EXPECT_EQ(files_back[0].size_bytes, 1234);
+  const std::vector<ApplyPhase> phases_back = PhasesFromJson(PhasesToJson(phases));
+  ASSERT_EQ(phases_back.size(), 2u);
+  EXPECT_EQ(phases_back[1].name, "upload");
+  EXPECT_EQ(phases_back[1].duration_us, 9007199254740993);
+}
+
+TEST(JsonColumns, ReadsInt64WrittenAsStringsByProtoJson) {
+  const std::vector<ApplyPhase> phases =
+      PhasesFromJson(R"([{"name": "upload", "duration_us": "9007199254740993", "extra": 1}])");
+  ASSERT_EQ(phases.size(), 1u);
+  EXPECT_EQ(phases[0].duration_us, 9007199254740993);
+}
+
+TEST(JsonColumns, WhatIsNotAListReadsAsEmpty) {
+  for (const char* json : {"", "{", "{}", "null", "\"x\"", "[1, 2]"}) {
+    EXPECT_TRUE(FilesFromJson(json).empty()) << json;
+    EXPECT_TRUE(PhasesFromJson(json).empty()) << json;
+  }
+}
+
+TEST(JsonColumns, MetadataRoundTripsAndToleratesOtherShapes) {
+  const std::map<std::string, std::string> metadata = {{"team", "ops \"a\"\n"}, {"k", ""}};
+  EXPECT_EQ(MetadataFromJson(MetadataToJson(metadata)), metadata);
+  EXPECT_EQ(MetadataToJson({}), "{}");
+  EXPECT_TRUE(MetadataFromJson("{}").empty());
+  EXPECT_TRUE(MetadataFromJson("[1]").empty());
+  EXPECT_EQ(MetadataFromJson(R"({"a": "b", "n": 1})"),
+            (std::map<std::string, std::string>{{"a", "b"}}));
+}
+
+}  // namespace
+}  // namespace pbx
