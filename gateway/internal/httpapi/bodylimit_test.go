@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,11 +35,18 @@ func echoMux(t *testing.T, called *bool) *runtime.ServeMux {
 	return mux
 }
 
-// countingReader fails the test if the body is read at all.
-type countingReader struct{ n int }
+// readAfterAnswer notes whether the 413 was already written and flushed when
+// the body was first read.
+type readAfterAnswer struct {
+	w                        *httptest.ResponseRecorder
+	read, answeredBeforeRead bool
+}
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	c.n += len(p)
+func (b *readAfterAnswer) Read(p []byte) (int, error) {
+	if !b.read {
+		b.read = true
+		b.answeredBeforeRead = b.w.Code == http.StatusRequestEntityTooLarge && b.w.Flushed
+	}
 	return 0, io.EOF
 }
 
@@ -53,16 +61,27 @@ func assert413(t *testing.T, w *httptest.ResponseRecorder) {
 	}
 }
 
-func TestLimitBodyRejectsLargeContentLengthWithoutReading(t *testing.T) {
+// A declared Content-Length over the limit is answered before the body is
+// read: the body is only read afterwards, to be discarded.
+func TestLimitBodyAnswersLargeContentLengthBeforeReading(t *testing.T) {
 	var called bool
-	body := &countingReader{}
+	w := httptest.NewRecorder()
+	body := &readAfterAnswer{w: w}
 	r := httptest.NewRequest(http.MethodPost, "/echo", body)
 	r.ContentLength = testLimit + 1
-	w := httptest.NewRecorder()
 	LimitBody(echoMux(t, &called), testLimit).ServeHTTP(w, r)
 	assert413(t, w)
-	if called || body.n != 0 {
-		t.Fatalf("body was read (called=%v, read=%d)", called, body.n)
+	if called {
+		t.Fatal("handler ran for an over-limit body")
+	}
+	if body.read && !body.answeredBeforeRead {
+		t.Fatal("body read before the 413 was written and flushed")
+	}
+	if w.Header().Get("Connection") != "close" {
+		t.Fatalf("Connection = %q, want close: the rest of the body is not read", w.Header().Get("Connection"))
+	}
+	if w.Header().Get("Content-Length") != strconv.Itoa(w.Body.Len()) {
+		t.Fatalf("Content-Length = %q for a %d-byte answer", w.Header().Get("Content-Length"), w.Body.Len())
 	}
 }
 
