@@ -37,7 +37,8 @@ type fakeUsers struct {
 	sawDeadline atomic.Bool
 
 	mu         sync.Mutex
-	requestIDs []string // the x-request-id metadata of the last ListUsers call
+	requestIDs []string      // the x-request-id metadata of the last ListUsers call
+	list       []*pbxv1.User // what ListUsers answers
 }
 
 var testUser = &pbxv1.User{
@@ -55,8 +56,11 @@ func invalidID() error {
 func (f *fakeUsers) CreateUser(ctx context.Context, req *pbxv1.CreateUserRequest) (*pbxv1.CreateUserResponse, error) {
 	_, ok := ctx.Deadline()
 	f.sawDeadline.Store(ok)
-	if req.GetEmail() == "full@example.com" {
-		return nil, status.Error(codes.ResourceExhausted, "extension pool 1000-1999 exhausted")
+	switch req.GetEmail() {
+	case "full@example.com":
+		return nil, poolExhausted()
+	case "overloaded@example.com": // as gRPC says when the server has no thread left
+		return nil, status.Error(codes.ResourceExhausted, "Server Threadpool Exhausted")
 	}
 	return &pbxv1.CreateUserResponse{
 		User:           testUser,
@@ -78,8 +82,16 @@ func (f *fakeUsers) ListUsers(ctx context.Context, _ *pbxv1.ListUsersRequest) (*
 	md, _ := metadata.FromIncomingContext(ctx)
 	f.mu.Lock()
 	f.requestIDs = md.Get("x-request-id")
+	list := f.list
 	f.mu.Unlock()
-	return &pbxv1.ListUsersResponse{}, nil
+	return &pbxv1.ListUsersResponse{Users: list}, nil
+}
+
+// answerListWith makes ListUsers answer users.
+func (f *fakeUsers) answerListWith(users []*pbxv1.User) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.list = users
 }
 
 // lastRequestIDs is the x-request-id metadata the last ListUsers call carried.
@@ -99,12 +111,24 @@ type gateway struct {
 	health *health.Server
 }
 
-// gatewayOption adjusts the Config startGateway builds the handler with.
-type gatewayOption func(*Config)
+// gatewaySetup is what startGateway builds: the handler's Config and the
+// options of the fake backend's gRPC server.
+type gatewaySetup struct {
+	cfg           Config
+	serverOptions []grpc.ServerOption
+}
+
+// gatewayOption adjusts what startGateway builds.
+type gatewayOption func(*gatewaySetup)
 
 // withLog sends the access log, as JSON lines, to w instead of discarding it.
 func withLog(w io.Writer) gatewayOption {
-	return func(c *Config) { c.Log = slog.New(slog.NewJSONHandler(w, nil)) }
+	return func(s *gatewaySetup) { s.cfg.Log = slog.New(slog.NewJSONHandler(w, nil)) }
+}
+
+// withServerOptions starts the fake backend with these gRPC server options.
+func withServerOptions(opts ...grpc.ServerOption) gatewayOption {
+	return func(s *gatewaySetup) { s.serverOptions = append(s.serverOptions, opts...) }
 }
 
 func startGateway(t *testing.T, opts ...gatewayOption) *gateway {
@@ -113,8 +137,12 @@ func startGateway(t *testing.T, opts ...gatewayOption) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
+	setup := gatewaySetup{cfg: Config{MaxBodyBytes: 1024, Log: slog.New(slog.DiscardHandler)}}
+	for _, o := range opts {
+		o(&setup)
+	}
 	g := &gateway{users: &fakeUsers{}, health: health.NewServer()}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(setup.serverOptions...)
 	pbxv1.RegisterUserServiceServer(srv, g.users)
 	grpc_health_v1.RegisterHealthServer(srv, g.health)
 	go func() { _ = srv.Serve(lis) }()
@@ -125,11 +153,7 @@ func startGateway(t *testing.T, opts ...gatewayOption) *gateway {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	cfg := Config{MaxBodyBytes: 1024, Log: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	h, err := New(context.Background(), conn, cfg)
+	h, err := New(context.Background(), conn, setup.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +190,9 @@ func TestGatewayEndToEnd(t *testing.T) {
 		{"unknown field is 400", "POST", "/users", `{"name":"Ada","email":"ada@example.com","nickname":"x"}`,
 			400, []string{`"code":3`, `nickname`}},
 		{"pool exhausted is 409", "POST", "/users", `{"name":"Ada","email":"full@example.com"}`,
-			409, []string{`"code":8`, `exhausted`}},
+			409, []string{`"code":8`, `exhausted`, `"reason":"EXTENSION_POOL_EXHAUSTED"`}},
+		{"gRPC's own RESOURCE_EXHAUSTED is 503", "POST", "/users", `{"name":"Ada","email":"overloaded@example.com"}`,
+			503, []string{`"code":8`, `Threadpool`, `"details":[]`}},
 		{"list is a bare empty array", "GET", "/users", "", 200, []string{`[]`}},
 		{"get returns the bare user", "GET", "/users/" + testUser.Id, "", 200, []string{`"id":"` + testUser.Id + `"`, `"tenant_id":"default"`}},
 		{"malformed id is 400 with BadRequest", "GET", "/users/not-a-uuid", "", 400,
@@ -197,6 +223,37 @@ func TestGatewayEndToEnd(t *testing.T) {
 	}
 	if !g.users.sawDeadline.Load() {
 		t.Error("backend call carried no deadline")
+	}
+}
+
+// maximalUsers are n users with every field at the server's validation limit
+// (100-code-point name, 254-character email, 32 metadata entries of a 64-byte
+// key and a 512-byte value): about 19.5 KB each in protobuf.
+func maximalUsers(n int) []*pbxv1.User {
+	users := make([]*pbxv1.User, n)
+	for i := range users {
+		metadata := make(map[string]string, 32)
+		for k := range 32 {
+			metadata[fmt.Sprintf("%02d%s", k, strings.Repeat("k", 62))] = strings.Repeat("v", 512)
+		}
+		users[i] = &pbxv1.User{
+			Id: testUser.Id, TenantId: testUser.TenantId, Extension: int32(1000 + i),
+			Name:     strings.Repeat("\U0001F600", 100),
+			Email:    fmt.Sprintf("%04d%s@example.com", i, strings.Repeat("e", 238)),
+			Metadata: metadata, CreatedAt: testUser.CreatedAt, ExtensionAllocatedAt: testUser.CreatedAt,
+		}
+	}
+	return users
+}
+
+// When gRPC itself refuses a message over a size limit (here the server's
+// send limit), the list is the service failing: 503, not the 409 of a conflict.
+func TestGatewayAnswers503WhenAMessageExceedsAGRPCSizeLimit(t *testing.T) {
+	g := startGateway(t, withServerOptions(grpc.MaxSendMsgSize(64<<10)))
+	g.users.answerListWith(maximalUsers(10))
+	code, body := g.do(t, "GET", "/users", "")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"code":8`) {
+		t.Fatalf("status %d body %.300s, want 503 with code 8", code, body)
 	}
 }
 

@@ -6,38 +6,53 @@ import (
 	"net/http"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	// Registers google.rpc.BadRequest and friends so the Any in an error's
-	// details renders as JSON instead of failing to marshal.
-	_ "google.golang.org/genproto/googleapis/rpc/errdetails"
 )
 
-// statusOverrides lists only where the contract departs from
-// runtime.HTTPStatusFromCode. RESOURCE_EXHAUSTED means "extension pool full"
-// here, a conflict with the current state, not rate limiting (429).
-var statusOverrides = map[codes.Code]int{
-	codes.ResourceExhausted: http.StatusConflict,
-}
+// The google.rpc.ErrorInfo the server puts on the one RESOURCE_EXHAUSTED that
+// is the caller's conflict: the extension pool is full
+// (server/core/error_info.h, server/core/extension_pool.h).
+const (
+	serverErrorDomain            = "pbx.synergycall"
+	reasonExtensionPoolExhausted = "EXTENSION_POOL_EXHAUSTED"
+)
 
-// HTTPStatus maps a gRPC code to the HTTP status the contract promises.
-func HTTPStatus(c codes.Code) int {
-	if s, ok := statusOverrides[c]; ok {
-		return s
+// HTTPStatus maps a gRPC status to the HTTP status the contract promises.
+// It follows runtime.HTTPStatusFromCode except for RESOURCE_EXHAUSTED, which
+// gRPC also raises by itself (a message over a size limit, a server out of
+// threads): only the extension pool's, recognised by its ErrorInfo, is a
+// conflict with the current state (409); any other is the service failing
+// the call, not the caller's doing, so 503. Neither is rate limiting (429).
+func HTTPStatus(st *status.Status) int {
+	if st.Code() != codes.ResourceExhausted {
+		return runtime.HTTPStatusFromCode(st.Code())
 	}
-	return runtime.HTTPStatusFromCode(c)
+	if hasErrorReason(st, serverErrorDomain, reasonExtensionPoolExhausted) {
+		return http.StatusConflict
+	}
+	return http.StatusServiceUnavailable
 }
 
-// ErrorHandler keeps grpc-gateway's {code,message,details} body and only
-// changes the HTTP status where statusOverrides says so. An error that already
-// carries an explicit HTTP status (413 from LimitBody) is left alone.
+// hasErrorReason says whether st carries a google.rpc.ErrorInfo detail with
+// this domain and reason.
+func hasErrorReason(st *status.Status, domain, reason string) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == domain && info.GetReason() == reason {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrorHandler keeps grpc-gateway's {code,message,details} body and only sets
+// the HTTP status HTTPStatus gives. An error that already carries an explicit
+// HTTP status (413 from LimitBody, 405 from RoutingErrorHandler) is left alone.
 func ErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	var explicit *runtime.HTTPStatusError
 	if !errors.As(err, &explicit) {
-		if s, ok := statusOverrides[status.Code(err)]; ok {
-			err = &runtime.HTTPStatusError{HTTPStatus: s, Err: err}
-		}
+		err = &runtime.HTTPStatusError{HTTPStatus: HTTPStatus(status.Convert(err)), Err: err}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }

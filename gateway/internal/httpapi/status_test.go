@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -13,29 +14,67 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// poolExhausted is the server's extension-pool error, ErrorInfo and all.
+func poolExhausted() error {
+	st, _ := status.New(codes.ResourceExhausted, "extension pool 1000-1999 is exhausted").WithDetails(
+		&errdetails.ErrorInfo{Domain: serverErrorDomain, Reason: reasonExtensionPoolExhausted})
+	return st.Err()
+}
+
+func withErrorInfo(t *testing.T, st *status.Status, domain, reason string) error {
+	t.Helper()
+	st, err := st.WithDetails(&errdetails.ErrorInfo{Domain: domain, Reason: reason})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Err()
+}
+
 func TestHTTPStatusTable(t *testing.T) {
 	want := map[codes.Code]int{
 		codes.InvalidArgument:   400,
 		codes.NotFound:          404,
 		codes.AlreadyExists:     409,
-		codes.ResourceExhausted: 409, // contract: pool exhausted is a conflict, not 429
+		codes.ResourceExhausted: 503, // without the pool's ErrorInfo: gRPC's own, the service failing
 		codes.Unavailable:       503,
 		codes.Internal:          500,
 		codes.Unimplemented:     501,
 		codes.DeadlineExceeded:  504,
 	}
 	for c, w := range want {
-		if got := HTTPStatus(c); got != w {
+		if got := HTTPStatus(status.New(c, "x")); got != w {
 			t.Errorf("HTTPStatus(%v) = %d, want %d", c, got, w)
 		}
 	}
-	// Everything not overridden follows grpc-gateway.
+	// Every code but RESOURCE_EXHAUSTED follows grpc-gateway.
 	for c := codes.OK; c <= codes.Unauthenticated; c++ {
-		if _, overridden := statusOverrides[c]; overridden {
+		if c == codes.ResourceExhausted {
 			continue
 		}
-		if got, def := HTTPStatus(c), runtime.HTTPStatusFromCode(c); got != def {
+		if got, def := HTTPStatus(status.New(c, "x")), runtime.HTTPStatusFromCode(c); got != def {
 			t.Errorf("HTTPStatus(%v) = %d, want grpc-gateway default %d", c, got, def)
+		}
+	}
+}
+
+// Only the extension pool's RESOURCE_EXHAUSTED is the caller's conflict; the
+// ErrorInfo must match in domain and reason.
+func TestHTTPStatusOfResourceExhausted(t *testing.T) {
+	exhausted := status.New(codes.ResourceExhausted, "x")
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"extension pool exhausted", poolExhausted(), 409},
+		{"gRPC's message size limit", status.Error(codes.ResourceExhausted,
+			"grpc: received message larger than max (4895689 vs. 4194304)"), 503},
+		{"another reason", withErrorInfo(t, exhausted, serverErrorDomain, "SOMETHING_ELSE"), 503},
+		{"the reason from another domain", withErrorInfo(t, exhausted, "example.com", reasonExtensionPoolExhausted), 503},
+	}
+	for _, tc := range tests {
+		if got := HTTPStatus(status.Convert(tc.err)); got != tc.want {
+			t.Errorf("%s: HTTPStatus = %d, want %d", tc.name, got, tc.want)
 		}
 	}
 }
@@ -59,12 +98,29 @@ func serveError(t *testing.T, err error) (*httptest.ResponseRecorder, errorBody)
 	return w, body
 }
 
-func TestErrorHandlerOverridesResourceExhausted(t *testing.T) {
-	w, body := serveError(t, status.Error(codes.ResourceExhausted, "extension pool 1000-1999 exhausted"))
+func TestErrorHandlerAnswers409ForThePoolExhausted(t *testing.T) {
+	w, body := serveError(t, poolExhausted())
 	if w.Code != http.StatusConflict {
 		t.Fatalf("status = %d, want 409", w.Code)
 	}
-	if body.Code != int(codes.ResourceExhausted) || body.Message != "extension pool 1000-1999 exhausted" {
+	if body.Code != int(codes.ResourceExhausted) || body.Message != "extension pool 1000-1999 is exhausted" {
+		t.Fatalf("body = %+v", body)
+	}
+	if len(body.Details) != 1 || !strings.Contains(string(body.Details[0]), `"reason":"EXTENSION_POOL_EXHAUSTED"`) {
+		t.Fatalf("the ErrorInfo detail is not passed on: %s", w.Body.String())
+	}
+}
+
+// A transport failure (here the client's message size limit, as ListUsers hit
+// it) is the service failing: 503, never the 409 of a conflict, in the usual
+// body.
+func TestErrorHandlerAnswers503ForGRPCsOwnResourceExhausted(t *testing.T) {
+	const msg = "grpc: received message larger than max (4895689 vs. 4194304)"
+	w, body := serveError(t, status.Error(codes.ResourceExhausted, msg))
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status = %d, want 503", w.Code)
+	}
+	if body.Code != int(codes.ResourceExhausted) || body.Message != msg {
 		t.Fatalf("body = %+v", body)
 	}
 	if body.Details == nil {
