@@ -8,6 +8,16 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 )
 
+// maxBackendResponseBytes is how large a message the gateway accepts from the
+// server (gRPC's default is 4 MiB). The largest is ListUsers of a full pool
+// with every field at its validation limit, about 19.5 MB in protobuf: per
+// user some 19.5 KB, mostly metadata (32 entries of a 64-byte key and a
+// 512-byte value: 584 bytes each with framing, 18.7 KB), a 100-code-point name
+// (up to 400 bytes), a 254-byte email, two UUIDs, the extension and two
+// timestamps; times 1000 extensions. 64 MiB leaves more than three times that,
+// and the JSON the gateway makes of it stays a few tens of MB.
+const maxBackendResponseBytes = 64 << 20
+
 // Dial connects lazily to the gRPC server, so the gateway starts (and /healthz
 // reports 503) while the server is still down. Plaintext is deliberate: both
 // processes sit on the same host and talk over loopback.
@@ -15,6 +25,7 @@ func Dial(target string, callTimeout time.Duration) (*grpc.ClientConn, error) {
 	return grpc.NewClient(target,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithUnaryInterceptor(CallDeadline(callTimeout)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxBackendResponseBytes)),
 	)
 }
 

@@ -246,6 +246,21 @@ func maximalUsers(n int) []*pbxv1.User {
 	return users
 }
 
+// A full pool of maximal users is some 19.5 MB, far over gRPC's default
+// 4 MiB; the gateway must take it.
+func TestGatewayListsAFullPoolOfMaximalUsers(t *testing.T) {
+	g := startGateway(t)
+	g.users.answerListWith(maximalUsers(1000))
+	code, body := g.do(t, "GET", "/users", "")
+	if code != http.StatusOK {
+		t.Fatalf("status %d, want 200; body %.300s", code, body)
+	}
+	var users []map[string]any
+	if err := json.Unmarshal([]byte(body), &users); err != nil || len(users) != 1000 {
+		t.Fatalf("want a JSON array of 1000 users, got %d (%v)", len(users), err)
+	}
+}
+
 // When gRPC itself refuses a message over a size limit (here the server's
 // send limit), the list is the service failing: 503, not the 409 of a conflict.
 func TestGatewayAnswers503WhenAMessageExceedsAGRPCSizeLimit(t *testing.T) {

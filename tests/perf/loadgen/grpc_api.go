@@ -13,6 +13,11 @@ import (
 // instead of hanging the run.
 const requestTimeout = 30 * time.Second
 
+// maxResponseBytes lets ListUsers of a full pool of users at the validation
+// limits (about 19.5 MB) through gRPC's default 4 MiB receive limit; the same
+// bound as the gateway's maxBackendResponseBytes, where it is worked out.
+const maxResponseBytes = 64 << 20
+
 // grpcAPI calls the server directly over one shared connection, as another
 // service would.
 type grpcAPI struct {
@@ -21,7 +26,10 @@ type grpcAPI struct {
 }
 
 func dialGRPC(target string) (*grpcAPI, error) {
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(target,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseBytes)),
+	)
 	if err != nil {
 		return nil, err
 	}
