@@ -105,7 +105,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
   ReadInt(env, "PBX_ASTERISK_COMMAND_TIMEOUT_S", 1, 3600, command_timeout_s, problems);
   ReadInt(env, "PBX_APPLY_LOCK_TIMEOUT_S", 1, 3600, lock_wait_s, problems);
   ReadInt(env, "PBX_ASTERISK_SESSION_IDLE_S", 0, 86400, session_idle_s, problems);
-  ReadInt(env, "PBX_APPLY_MAX_WAITERS", 0, 64, config.apply_max_waiters, problems);
+  ReadInt(env, "PBX_APPLY_MAX_WAITERS", 1, 64, config.apply_max_waiters, problems);
   config.ssh.port = ssh_port;
   config.ssh.connect_timeout = absl::Seconds(connect_timeout_s);
   config.ssh.command_timeout = absl::Seconds(command_timeout_s);

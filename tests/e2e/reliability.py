@@ -310,83 +310,30 @@ class CuttableProxy:
                 self._conns = [c for c in self._conns if c not in (a, b)]
 
 
-class CutAtChunkProxy:
-    """127.0.0.1:port -> target; each connection is closed when the client sends its `cut_at`-th chunk (that chunk is
-    not forwarded): with cut_at = 1, 2, ... the host goes away at successive steps of an SSH session (key exchange,
-    user authentication, channel open, ...). cut_at = 0 forwards everything."""
+class _ForwardingProxy:
+    """127.0.0.1:port -> target: every connection gets a fresh upstream connection, and the bytes flow both ways until
+    either side closes. What the client sends passes through self._client_chunk(connection_state, data), which
+    answers FORWARD, CLOSE (drop both connections, the chunk is not forwarded) or HOLD (forward nothing more, but
+    keep both sockets open)."""
+
+    FORWARD, CLOSE, HOLD = "forward", "close", "hold"
 
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
-        self.cut_at = 0
         self.port = h.free_port()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", self.port))
-        self._sock.listen(16)
-        threading.Thread(target=self._accept_loop, daemon=True).start()
-
-    def _accept_loop(self):
-        while True:
-            try:
-                client, _ = self._sock.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            threading.Thread(target=self._pump, args=(client, upstream, self.cut_at), daemon=True).start()
-
-    @staticmethod
-    def _pump(client: socket.socket, upstream: socket.socket, cut_at: int):
-        n = 0
-        try:
-            while True:
-                readable, _, _ = select.select([client, upstream], [], [], 30)
-                if not readable:
-                    return
-                for s in readable:
-                    data = s.recv(65536)
-                    if not data:
-                        return
-                    if s is client:
-                        n += 1
-                        if n == cut_at:
-                            return
-                        upstream.sendall(data)
-                    else:
-                        client.sendall(data)
-        except OSError:
-            return
-        finally:
-            client.close()
-            upstream.close()
-
-    def close(self):
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        self._sock.close()
-
-
-class StallingProxy:
-    """127.0.0.1:port -> target; once a connection's client has sent more than `stall_after` bytes, the proxy stops
-    forwarding in both directions but keeps both sockets open: the host looks alive (TCP stays up, nothing is refused)
-    and never answers again, like a disk stuck in fsync or a paused VM. stall_after = None forwards everything.
-    stalled counts the connections stalled so far; release() closes them."""
-
-    def __init__(self, target_host: str, target_port: int, stall_after: int | None = None):
-        self.target = (target_host, target_port)
-        self.stall_after = stall_after
-        self.stalled = 0
-        self._held: list[socket.socket] = []
         self._lock = threading.Lock()
-        self.port = h.free_port()
+        self._held: list[socket.socket] = []
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", self.port))
         self._sock.listen(16)
         threading.Thread(target=self._accept_loop, daemon=True).start()
+
+    def _new_connection(self) -> dict:
+        return {}
+
+    def _client_chunk(self, state: dict, data: bytes) -> str:
+        return self.FORWARD
 
     def _accept_loop(self):
         while True:
@@ -399,10 +346,9 @@ class StallingProxy:
             except OSError:
                 client.close()
                 continue
-            threading.Thread(target=self._pump, args=(client, upstream, self.stall_after), daemon=True).start()
+            threading.Thread(target=self._pump, args=(client, upstream, self._new_connection()), daemon=True).start()
 
-    def _pump(self, client: socket.socket, upstream: socket.socket, stall_after: int | None):
-        sent = 0
+    def _pump(self, client: socket.socket, upstream: socket.socket, state: dict):
         holding = False
         try:
             while True:
@@ -413,17 +359,18 @@ class StallingProxy:
                     data = s.recv(65536)
                     if not data:
                         return
-                    if s is client:
-                        sent += len(data)
-                        if stall_after is not None and sent > stall_after:
-                            with self._lock:
-                                self.stalled += 1
-                                self._held += [client, upstream]
-                            holding = True  # both sockets stay open; nothing more is forwarded
-                            return
-                        upstream.sendall(data)
-                    else:
+                    if s is upstream:
                         client.sendall(data)
+                        continue
+                    verdict = self._client_chunk(state, data)
+                    if verdict == self.CLOSE:
+                        return
+                    if verdict == self.HOLD:
+                        holding = True
+                        with self._lock:
+                            self._held += [client, upstream]
+                        return
+                    upstream.sendall(data)
         except OSError:
             return
         finally:
@@ -432,18 +379,55 @@ class StallingProxy:
                     with contextlib.suppress(OSError):
                         s.close()
 
-    def release(self):
+    def close(self):
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
         with self._lock:
             held, self._held = self._held, []
         for s in held:
             with contextlib.suppress(OSError):
                 s.close()
 
-    def close(self):
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        self._sock.close()
-        self.release()
+
+class CutAtChunkProxy(_ForwardingProxy):
+    """Each connection is closed when the client sends its `cut_at`-th chunk (that chunk is not forwarded): with
+    cut_at = 1, 2, ... the host goes away at successive steps of an SSH session (key exchange, user authentication,
+    channel open, ...). cut_at = 0 forwards everything."""
+
+    def __init__(self, target_host: str, target_port: int):
+        self.cut_at = 0
+        super().__init__(target_host, target_port)
+
+    def _new_connection(self) -> dict:
+        return {"cut_at": self.cut_at, "chunks": 0}
+
+    def _client_chunk(self, state: dict, data: bytes) -> str:
+        state["chunks"] += 1
+        return self.CLOSE if state["chunks"] == state["cut_at"] else self.FORWARD
+
+
+class StallingProxy(_ForwardingProxy):
+    """Once a connection's client has sent more than `stall_after` bytes, the proxy forwards nothing more in either
+    direction but keeps both sockets open: the host looks alive (TCP stays up, nothing is refused) and never answers
+    again, like a disk stuck in fsync or a paused VM. stall_after = None forwards everything. `stalled` counts the
+    connections stalled so far."""
+
+    def __init__(self, target_host: str, target_port: int, stall_after: int | None = None):
+        self.stall_after = stall_after
+        self.stalled = 0
+        super().__init__(target_host, target_port)
+
+    def _new_connection(self) -> dict:
+        return {"stall_after": self.stall_after, "sent": 0}
+
+    def _client_chunk(self, state: dict, data: bytes) -> str:
+        state["sent"] += len(data)
+        if state["stall_after"] is None or state["sent"] <= state["stall_after"]:
+            return self.FORWARD
+        with self._lock:
+            self.stalled += 1
+        return self.HOLD
 
 
 def known_hosts_for_port(known_hosts: str, old_port: int, new_port: int, dest: Path) -> Path:

@@ -110,56 +110,50 @@ TEST_F(PgApplyStoreTest, ListsAreStoredWithSnakeCaseKeysAndNumbers) {
   EXPECT_EQ(row[4].as<std::string>(), "number");
 }
 
-// Rows closed by the versions that wrote the lists as proto JSON carry int64
-// values as strings; they must read exactly as before.
-TEST_F(PgApplyStoreTest, RowsWrittenAsProtoJsonStillRead) {
+// Rows closed by earlier versions must read exactly as before: before the
+// lists were written as proto JSON, int64 values were JSON numbers (as they
+// are again today); as proto JSON they were strings.
+TEST_F(PgApplyStoreTest, RowsOfEveryEarlierFormatStillRead) {
+  const struct {
+    const char* format;
+    const char* files;
+    const char* phases;
+  } rows[] = {
+      {"numbers",
+       R"([{"path": "/etc/a.conf", "sha256": "bb", "size_bytes": 1234},
+           {"path": "/etc/b.conf", "sha256": "cc", "size_bytes": 5}])",
+       R"([{"name": "read", "duration_us": 150},
+           {"name": "upload", "duration_us": 9007199254740993}])"},
+      {"proto JSON",
+       R"([{"path": "/etc/a.conf", "sha256": "bb", "size_bytes": "1234"},
+           {"path": "/etc/b.conf", "sha256": "cc", "size_bytes": "5"}])",
+       R"([{"name": "read", "duration_us": "150"},
+           {"name": "upload", "duration_us": "9007199254740993"}])"},
+  };
   pqxx::connection connection(url());
-  pqxx::nontransaction(connection).exec(
-      "INSERT INTO apply_audit_log (finished_at, triggered_by, asterisk_host, outcome, files,"
-      " phases, duration_ms, request_id) VALUES (now(), 'proto', 'local', 'success',"
-      " '[{\"path\": \"/etc/a.conf\", \"sha256\": \"bb\", \"size_bytes\": \"1234\"}]',"
-      " '[{\"name\": \"read\", \"duration_us\": \"150\"},"
-      "   {\"name\": \"upload\", \"duration_us\": \"9007199254740993\"}]', 7, 'r-1')");
-  auto listed = store_->ListAudit(1);
-  ASSERT_TRUE(listed.ok()) << listed.status();
-  ASSERT_EQ(listed->size(), 1u);
-  const ApplyAuditEntry& read = (*listed)[0];
-  EXPECT_EQ(read.request_id, "r-1");
-  ASSERT_EQ(read.files.size(), 1u);
-  EXPECT_EQ(read.files[0].path, "/etc/a.conf");
-  EXPECT_EQ(read.files[0].sha256, "bb");
-  EXPECT_EQ(read.files[0].size_bytes, 1234);
-  ASSERT_EQ(read.phases.size(), 2u);
-  EXPECT_EQ(read.phases[0].duration_us, 150);
-  EXPECT_EQ(read.phases[1].duration_us, 9007199254740993);
-}
-
-// Rows closed before the lists were written as proto JSON carry int64 values
-// as JSON numbers, like today's; they must read exactly as before.
-TEST_F(PgApplyStoreTest, RowsInTheOldJsonFormatStillRead) {
-  pqxx::connection connection(url());
-  pqxx::nontransaction(connection).exec(
-      "INSERT INTO apply_audit_log (finished_at, triggered_by, asterisk_host, outcome, files,"
-      " phases, duration_ms) VALUES (now(), 'old', 'local', 'success',"
-      " '[{\"path\": \"/etc/a.conf\", \"sha256\": \"bb\", \"size_bytes\": 1234},"
-      "   {\"path\": \"/etc/b.conf\", \"sha256\": \"cc\", \"size_bytes\": 5}]',"
-      " '[{\"name\": \"read\", \"duration_us\": 150},"
-      "   {\"name\": \"upload\", \"duration_us\": 9007199254740993}]', 7)");
-  auto listed = store_->ListAudit(1);
-  ASSERT_TRUE(listed.ok()) << listed.status();
-  ASSERT_EQ(listed->size(), 1u);
-  const ApplyAuditEntry& read = (*listed)[0];
-  EXPECT_EQ(read.request_id, "");
-  ASSERT_EQ(read.files.size(), 2u);
-  EXPECT_EQ(read.files[0].path, "/etc/a.conf");
-  EXPECT_EQ(read.files[0].sha256, "bb");
-  EXPECT_EQ(read.files[0].size_bytes, 1234);
-  EXPECT_EQ(read.files[1].size_bytes, 5);
-  ASSERT_EQ(read.phases.size(), 2u);
-  EXPECT_EQ(read.phases[0].name, "read");
-  EXPECT_EQ(read.phases[0].duration_us, 150);
-  EXPECT_EQ(read.phases[1].name, "upload");
-  EXPECT_EQ(read.phases[1].duration_us, 9007199254740993);  // above 2^53: never via a double
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.format);
+    pqxx::nontransaction(connection)
+        .exec_params("INSERT INTO apply_audit_log (finished_at, triggered_by, asterisk_host,"
+                     " outcome, files, phases, duration_ms) VALUES (now(), 'old', 'local',"
+                     " 'success', $1::jsonb, $2::jsonb, 7)",
+                     row.files, row.phases);
+    auto listed = store_->ListAudit(1);
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    ASSERT_EQ(listed->size(), 1u);
+    const ApplyAuditEntry& read = (*listed)[0];
+    EXPECT_EQ(read.request_id, "");
+    ASSERT_EQ(read.files.size(), 2u);
+    EXPECT_EQ(read.files[0].path, "/etc/a.conf");
+    EXPECT_EQ(read.files[0].sha256, "bb");
+    EXPECT_EQ(read.files[0].size_bytes, 1234);
+    EXPECT_EQ(read.files[1].size_bytes, 5);
+    ASSERT_EQ(read.phases.size(), 2u);
+    EXPECT_EQ(read.phases[0].name, "read");
+    EXPECT_EQ(read.phases[0].duration_us, 150);
+    EXPECT_EQ(read.phases[1].name, "upload");
+    EXPECT_EQ(read.phases[1].duration_us, 9007199254740993);  // above 2^53: never via a double
+  }
 }
 
 TEST_F(PgApplyStoreTest, LatestAndListAreNewestFirst) {
