@@ -11,7 +11,7 @@
 # Counting results ("N passed, M failed", the last line of tests/run and tests/sanitize/run):
 #   passed, failed                       the totals
 #   add_counts NAME PASSED FAILED RC     adds one step's counts
-#   run_check NAME LOGFILE CMD...        a check that passes or fails as a whole
+#   run_check NAME LOGFILE CMD...        a check that passes or fails as a whole (from the repository root)
 #   run_ctest BUILD_DIR LOGFILE          ctest over a CMake tree, test by test
 #   run_pytest LOGFILE PYTEST_ARGS...    pytest from the repository root, test by test
 #   summary_and_exit                     prints the totals and exits (1 when anything failed)
@@ -106,13 +106,13 @@ add_counts() {
     log "$name: $n_passed passed, $n_failed failed (exit $rc)"
 }
 
-# run_check NAME LOGFILE CMD [ARGS...]: a check that passes or fails as a whole (1 passed or 1 failed);
-# its output goes to the terminal and LOGFILE.
+# run_check NAME LOGFILE CMD [ARGS...]: a check that passes or fails as a whole (1 passed or 1 failed), run
+# from the repository root; its output goes to the terminal and LOGFILE.
 run_check() {
     local name="$1" logf="$2" rc=0
     shift 2
     log "$name: $*"
-    "$@" 2>&1 | tee "$logf" || rc=$?
+    (cd "$REPO" && "$@") 2>&1 | tee "$logf" || rc=$?
     add_counts "$name" $((rc == 0)) $((rc != 0)) "$rc"
 }
 
