@@ -123,14 +123,25 @@ _pid_gone() {
     [[ "$(sed -E 's/^.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null || true)" == Z ]]
 }
 
-# The newest PostgreSQL server binaries Debian installed (15 on bookworm).
+# The directory of PostgreSQL's server binaries (initdb, pg_ctl). The one rule for every script and for the e2e
+# harness, which asks `deploy/lib/pg bindir`: the version the project is tested with (15, bookworm's) when it
+# is installed, else the newest one Debian installed.
+PG_TESTED_VERSION=15
 pg_bindir() {
-    local d best=""
+    local d version best="" best_version=-1
+    if [[ -x "/usr/lib/postgresql/$PG_TESTED_VERSION/bin/pg_ctl" ]]; then
+        printf '%s\n' "/usr/lib/postgresql/$PG_TESTED_VERSION/bin"
+        return 0
+    fi
     for d in /usr/lib/postgresql/*/bin; do
-        [[ -x "$d/pg_ctl" ]] && best="$d"
+        version="${d#/usr/lib/postgresql/}"
+        version="${version%/bin}"
+        # Compared as numbers: the glob sorts "9" after "16".
+        if [[ -x "$d/pg_ctl" && "$version" =~ ^[0-9]+$ ]] && ((version > best_version)); then
+            best="$d"
+            best_version="$version"
+        fi
     done
     [[ -n "$best" ]] || die "PostgreSQL server binaries not found under /usr/lib/postgresql (run deploy/lib/install-deps)"
-    # The glob sorts lexically; prefer 15 when present (what the project is tested with).
-    if [[ -x /usr/lib/postgresql/15/bin/pg_ctl ]]; then best=/usr/lib/postgresql/15/bin; fi
     printf '%s\n' "$best"
 }

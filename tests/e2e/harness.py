@@ -5,6 +5,7 @@ Everything here talks to loopback addresses only.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import os
@@ -79,11 +80,13 @@ def wait_until(pred, timeout: float, interval: float = 0.1, what: str = "conditi
         time.sleep(interval)
 
 
+@functools.cache
 def pg_bindir() -> Path | None:
-    for cand in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (cand / "initdb").exists():
-            return cand
-    return None
+    """PostgreSQL's server binaries, chosen by the scripts' one rule (`deploy/lib/pg bindir`); None when absent."""
+    r = subprocess.run([str(PG_SCRIPT), "bindir"], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0 or not r.stdout.strip():
+        return None
+    return Path(r.stdout.strip())
 
 
 def pg_tool(name: str) -> str:
