@@ -80,6 +80,11 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
   read_string("PBX_ASTERISK_PROGRAM", config.apply.execution.asterisk_program);
   read_string("PBX_PJSIP_CONFIG_PATH", config.apply.paths.pjsip);
   read_string("PBX_DIALPLAN_CONFIG_PATH", config.apply.paths.dialplan);
+  read_string("PBX_TLS_CERT_FILE", config.tls.cert_file);
+  read_string("PBX_TLS_KEY_FILE", config.tls.key_file);
+  read_string("PBX_TLS_CLIENT_CA_FILE", config.tls.client_ca_file);
+  read_string("PBX_SECRET_KEY_FILE", config.secret_key_file);
+  read_string("PBX_SECRET_PREVIOUS_KEY_FILE", config.previous_secret_key_file);
   // Set but empty means "keep the SSH user's group".
   if (auto group = env("PBX_ASTERISK_FILE_GROUP")) config.apply.execution.file_group = *group;
 
@@ -91,6 +96,21 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
     if (path->empty() || path->front() != '/') {
       problems.push_back("PBX_PJSIP_CONFIG_PATH and PBX_DIALPLAN_CONFIG_PATH must be absolute");
       break;
+    }
+  }
+  if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
+    problems.push_back("PBX_TLS_CERT_FILE and PBX_TLS_KEY_FILE go together");
+  }
+  if (!config.tls.client_ca_file.empty() && !config.tls.enabled()) {
+    problems.push_back("PBX_TLS_CLIENT_CA_FILE needs PBX_TLS_CERT_FILE and PBX_TLS_KEY_FILE");
+  }
+  if (auto mode = env("PBX_TLS_CLIENT_AUTH"); mode && !mode->empty()) {
+    if (*mode == "require") {
+      config.tls.require_client_cert = true;
+    } else if (*mode == "optional") {
+      config.tls.require_client_cert = false;
+    } else {
+      problems.push_back("PBX_TLS_CLIENT_AUTH must be require or optional");
     }
   }
   int ssh_port = config.ssh.port;

@@ -14,6 +14,20 @@
 
 namespace pbx {
 
+// TLS on the gRPC listener. Without a certificate the listener speaks
+// plaintext, and then only to loopback peers.
+struct TlsConfig {
+  std::string cert_file;  // PEM certificate chain
+  std::string key_file;   // PEM private key
+  // PEM CA of the client certificates (mTLS); empty: none asked for.
+  std::string client_ca_file;
+  // With a client CA: refuse callers without a certificate signed by it
+  // (true), or only verify the ones that present one (false; callers then
+  // authenticate with their API token alone).
+  bool require_client_cert = true;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 // Everything the server reads from its environment (FR-020). Defaults point at
 // the local setup that deploy/up starts; README.md lists every variable.
 struct ServerConfig {
@@ -37,6 +51,12 @@ struct ServerConfig {
   // How many Applies of this process may wait for the one running; the next
   // is refused (ABORTED) at once. Each waiter holds a database connection.
   int apply_max_waiters = 4;
+
+  TlsConfig tls;
+  // The 32-byte key that seals SIP secrets in the database (required to
+  // serve), and the one it replaces during a key rotation (optional).
+  std::string secret_key_file;
+  std::string previous_secret_key_file;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(absl::string_view)>;

@@ -1,6 +1,5 @@
 #include "server/app/database_supervisor.h"
 
-
 #include "server/common/log.h"
 #include "server/store/migrations.h"
 #include "server/store/pg_errors.h"
@@ -9,11 +8,12 @@ namespace pbx {
 
 DatabaseSupervisor::DatabaseSupervisor(PgPool& pool,
                                        grpc::HealthCheckServiceInterface* health,
-                                       absl::Duration interval,
+                                       absl::Duration interval, PrepareData prepare_data,
                                        std::function<void()> on_schema_ready)
     : pool_(pool),
       health_(health),
       interval_(interval),
+      prepare_data_(std::move(prepare_data)),
       on_schema_ready_(std::move(on_schema_ready)) {}
 
 DatabaseSupervisor::~DatabaseSupervisor() { Stop(); }
@@ -23,6 +23,7 @@ absl::Status DatabaseSupervisor::EnsureSchema() {
   auto connection = pool_.Connect();
   if (!connection.ok()) return connection.status();
   absl::Status status = ApplyMigrations(**connection, EmbeddedMigrations());
+  if (status.ok() && prepare_data_) status = prepare_data_(**connection);
   if (status.ok()) {
     pool_.MarkSchemaReady();
     LogInfo("database schema ready");

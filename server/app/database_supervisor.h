@@ -21,10 +21,14 @@ namespace pbx {
 // /healthz see an outage.
 class DatabaseSupervisor {
  public:
-  // `on_schema_ready` runs once, on the checking thread, right after the
-  // schema is first known to be in place.
+  // After the migrations, `prepare_data` readies what the server serves (it
+  // seals SIP secrets stored in clear and checks that every secret opens); a
+  // failure of it keeps the server from serving. `on_schema_ready` runs once,
+  // on the checking thread, right after both are done.
+  using PrepareData = std::function<absl::Status(pqxx::connection&)>;
   DatabaseSupervisor(PgPool& pool, grpc::HealthCheckServiceInterface* health,
-                     absl::Duration interval, std::function<void()> on_schema_ready);
+                     absl::Duration interval, PrepareData prepare_data,
+                     std::function<void()> on_schema_ready);
   DatabaseSupervisor(const DatabaseSupervisor&) = delete;
   DatabaseSupervisor& operator=(const DatabaseSupervisor&) = delete;
   ~DatabaseSupervisor();
@@ -45,6 +49,7 @@ class DatabaseSupervisor {
   PgPool& pool_;
   grpc::HealthCheckServiceInterface* const health_;
   const absl::Duration interval_;
+  PrepareData prepare_data_;
   std::function<void()> on_schema_ready_;
   std::unique_ptr<pqxx::connection> probe_;  // used by the checking thread only
 

@@ -1,9 +1,15 @@
 // pbx-server: the portal's gRPC server. Configuration comes from PBX_*
 // environment variables only (see README.md).
+//   pbx-server                                  serve
+//   pbx-server create-admin-key --token-file F  the first admin key (see admin_commands.h)
+//   pbx-server rotate-secrets                   reseal SIP secrets under a new key
 #include <csignal>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/app/admin_commands.h"
 #include "server/app/config.h"
 #include "server/app/portal_server.h"
 #include "server/common/log.h"
@@ -24,11 +30,19 @@ sigset_t BlockTerminationSignals() {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   const sigset_t signals = BlockTerminationSignals();
   absl::StatusOr<pbx::ServerConfig> config = pbx::LoadServerConfig();
   if (!config.ok()) {
     pbx::LogError("cannot start", {{"error", config.status().message()}});
+    return 2;
+  }
+  if (argc > 1) {
+    const std::string command = argv[1];
+    const std::vector<std::string> args(argv + 2, argv + argc);
+    if (command == "create-admin-key") return pbx::CreateAdminKeyCommand(*config, args);
+    if (command == "rotate-secrets") return pbx::RotateSecretsCommand(*config, args);
+    pbx::LogError("unknown command", {{"command", command}});
     return 2;
   }
   auto portal = pbx::PortalServer::Start(*config);

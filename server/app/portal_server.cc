@@ -9,9 +9,13 @@
 #include "grpc/health/v1/health.pb.h"
 #include "server/asterisk/local_host.h"
 #include "server/asterisk/reusing_host.h"
+#include "server/app/server_credentials.h"
 #include "server/asterisk/ssh_host.h"
 #include "server/common/log.h"
+#include "server/store/sip_secret_sealing.h"
+#include "server/transport/call_authenticator.h"
 #include "server/transport/call_pipeline.h"
+#include "server/transport/method_roles.h"
 
 namespace pbx {
 
@@ -29,13 +33,35 @@ std::unique_ptr<AsteriskHost> MakeAsteriskHost(const ServerConfig& config) {
                                                config.asterisk_session_idle);
 }
 
+// The key that seals SIP secrets, and the one it replaces during a rotation.
+absl::StatusOr<SecretBox> LoadSecretKeys(const ServerConfig& config) {
+  if (config.secret_key_file.empty()) {
+    return absl::FailedPreconditionError(
+        "PBX_SECRET_KEY_FILE must name the 32-byte key that seals SIP secrets in the database");
+  }
+  absl::StatusOr<std::string> current = SecretBox::ReadKeyFile(config.secret_key_file);
+  if (!current.ok()) return current.status();
+  std::optional<std::string> previous;
+  if (!config.previous_secret_key_file.empty()) {
+    absl::StatusOr<std::string> read = SecretBox::ReadKeyFile(config.previous_secret_key_file);
+    if (!read.ok()) return read.status();
+    previous = std::move(*read);
+  }
+  return SecretBox::FromKeys(std::move(*current), std::move(previous));
+}
+
 }  // namespace
 
-PortalServer::PortalServer(const ServerConfig& config)
+PortalServer::PortalServer(const ServerConfig& config, SecretBox secrets)
     : pool_(config.database),
-      user_store_(pool_),
+      secrets_(std::move(secrets)),
+      user_store_(pool_, secrets_),
       operations_(user_store_),
       user_service_(operations_),
+      api_key_store_(pool_),
+      token_verifier_(api_key_store_),
+      key_operations_(api_key_store_, [this] { token_verifier_.RefreshNow(); }),
+      api_key_service_(key_operations_),
       apply_store_(pool_, config.apply_max_waiters),
       asterisk_host_(MakeAsteriskHost(config)),
       apply_operations_(user_store_, apply_store_, *asterisk_host_, config.apply),
@@ -46,7 +72,9 @@ PortalServer::PortalServer(const ServerConfig& config)
 
 absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
     const ServerConfig& config) {
-  std::unique_ptr<PortalServer> portal(new PortalServer(config));
+  absl::StatusOr<SecretBox> secrets = LoadSecretKeys(config);
+  if (!secrets.ok()) return secrets.status();
+  std::unique_ptr<PortalServer> portal(new PortalServer(config, std::move(*secrets)));
   if (!config.metrics_listen.empty()) {
     if (absl::Status started = portal->StartMetricsEndpoint(config.metrics_listen);
         !started.ok()) {
@@ -59,11 +87,25 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   // ours keeps it linked in, so reflection can describe grpc.health.v1.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // The services, and the role each method needs (the protos say).
+  const std::vector<grpc::Service*> services = {&portal->user_service_, &portal->apply_service_,
+                                                &portal->api_key_service_};
+  absl::StatusOr<MethodRoles> roles = MethodRoles::For(
+      {v1::UserService::service_full_name(), v1::ApplyService::service_full_name(),
+       v1::ApiKeyService::service_full_name()});
+  if (!roles.ok()) return roles.status();
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(config.tls);
+  if (!credentials.ok()) return credentials.status();
+  PortalServer* raw = portal.get();
+  (*credentials)
+      ->SetAuthMetadataProcessor(std::make_shared<CallAuthenticator>(
+          std::move(*roles),
+          [raw](absl::string_view token) { return raw->token_verifier_.Verify(token); },
+          portal->metrics_));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(),
-                           &portal->port_);
-  builder.RegisterService(&portal->user_service_);
-  builder.RegisterService(&portal->apply_service_);
+  builder.AddListeningPort(config.grpc_listen, *credentials, &portal->port_);
+  for (grpc::Service* service : services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(std::make_unique<CallPipelineFactory>(portal->metrics_));
@@ -80,12 +122,14 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   // of them together, as every one depends on the database.
   health->SetServingStatus(false);
   for (const char* service : {v1::UserService::service_full_name(),
-                              v1::ApplyService::service_full_name()}) {
+                              v1::ApplyService::service_full_name(),
+                              v1::ApiKeyService::service_full_name()}) {
     health->SetServingStatus(service, false);
   }
-  PortalServer* raw = portal.get();
   portal->supervisor_ = std::make_unique<DatabaseSupervisor>(
-      portal->pool_, health, config.health_interval, [raw] { raw->RecoverInterruptedApplies(); });
+      portal->pool_, health, config.health_interval,
+      [raw](pqxx::connection& connection) { return PrepareSipSecrets(connection, raw->secrets_); },
+      [raw] { raw->RecoverInterruptedApplies(); });
   // The first check runs before Start returns so a healthy database serves
   // requests from the first call on.
   absl::Status first_check = portal->supervisor_->CheckNow();
@@ -97,6 +141,7 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
     LogWarning("database unreachable at start; retrying in the background");
   }
   portal->supervisor_->Start();
+  portal->token_verifier_.Start();
   LogInfo("gRPC server listening",
           {{"address", config.grpc_listen}, {"port", absl::StrCat(portal->port_)}});
   return portal;

@@ -12,24 +12,32 @@
 #include "server/observability/metrics_endpoint.h"
 #include "server/observability/portal_metrics.h"
 #include "server/observability/state_collector.h"
+#include "server/keys/key_operations.h"
+#include "server/keys/token_verifier.h"
+#include "server/store/pg_api_key_store.h"
 #include "server/store/pg_apply_store.h"
 #include "server/store/pg_pool.h"
 #include "server/store/pg_user_store.h"
+#include "server/store/secret_box.h"
+#include "server/transport/api_key_service_impl.h"
 #include "server/transport/apply_service_impl.h"
 #include "server/transport/user_service_impl.h"
 #include "server/users/user_operations.h"
 
 namespace pbx {
 
-// The whole server wired together: Postgres pool and store, the use cases, the
-// gRPC services with reflection and health, the database supervisor and the
-// Prometheus metrics. main() and the in-process tests start it the same way.
+// The whole server wired together: Postgres pool and stores, the use cases,
+// the gRPC services with reflection and health behind the per-call pipeline
+// (the call authenticator on the listener's credentials, then the call
+// interceptor), the database supervisor and the Prometheus metrics. main()
+// and the in-process tests start it the same way.
 class PortalServer {
  public:
   // Starts listening on config.grpc_listen (port 0 picks a free one). Fails
-  // when the address cannot be bound or the schema cannot be applied; an
-  // unreachable database is not a failure (health says NOT_SERVING until it
-  // is back).
+  // when the address cannot be bound, the secret key or a TLS file cannot be
+  // read, a method has no role, the schema cannot be applied or a stored
+  // secret does not open; an unreachable database is not a failure (health
+  // says NOT_SERVING until it is back).
   static absl::StatusOr<std::unique_ptr<PortalServer>> Start(const ServerConfig& config);
 
   ~PortalServer();
@@ -44,7 +52,7 @@ class PortalServer {
   void Shutdown(absl::Duration grace);
 
  private:
-  explicit PortalServer(const ServerConfig& config);
+  PortalServer(const ServerConfig& config, SecretBox secrets);
   absl::Status StartMetricsEndpoint(const std::string& listen);
   // Closes audit rows left 'running' by a server that died mid-Apply.
   void RecoverInterruptedApplies();
@@ -52,9 +60,14 @@ class PortalServer {
   // First, so it outlives everything that records into it.
   PortalMetrics metrics_;
   PgPool pool_;
+  const SecretBox secrets_;
   PgUserStore user_store_;
   UserOperations operations_;
   UserServiceImpl user_service_;
+  PgApiKeyStore api_key_store_;
+  TokenVerifier token_verifier_;
+  KeyOperations key_operations_;
+  ApiKeyServiceImpl api_key_service_;
   PgApplyStore apply_store_;
   std::unique_ptr<AsteriskHost> asterisk_host_;
   ApplyOperations apply_operations_;

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "server/common/annotate.h"
+#include "server/core/error_info.h"
 #include "absl/strings/str_join.h"
 #include "server/asterisk/asterisk_cli.h"
 #include "server/common/failpoint.h"
@@ -50,13 +50,13 @@ absl::Status ExecutePlan(AsteriskHostSession& session, const ApplyPlan& plan,
   // A random name part for the temporaries, so two portals never collide.
   absl::StatusOr<StagedFiles> staged = StageFiles(session, plan.files, RandomHex(8));
   if (!staged.ok()) {
-    return Annotate(staged.status(), "the configuration was not written; the previous files are "
-                                     "unchanged and Asterisk was not reloaded");
+    return Summarized(staged.status(), "the configuration was not written; the previous files "
+                                       "are unchanged and Asterisk was not reloaded");
   }
   clock.Mark("upload");
   if (absl::Status renamed = CommitStagedFiles(session, *staged, options.file_group);
       !renamed.ok()) {
-    return Annotate(renamed, "Asterisk was not reloaded");
+    return Summarized(renamed, "Asterisk was not reloaded");
   }
   clock.Mark("rename");
   for (const FileWrite& file : plan.files) {
@@ -70,14 +70,16 @@ absl::Status ExecutePlan(AsteriskHostSession& session, const ApplyPlan& plan,
   record.reload_output = reload.output;
   clock.Mark("reload");
   if (!reload.status.ok()) {
-    return Annotate(reload.status, absl::StrCat("the new files are on disk but the reload failed; ",
-                                                StateAfterFailedReload(reload)));
+    return Summarized(reload.status,
+                      absl::StrCat("the new files are on disk but the reload failed; ",
+                                   StateAfterFailedReload(reload)));
   }
 
   absl::StatusOr<LiveState> live = cli.ReadLiveState();
   clock.Mark("verify");
   if (!live.ok()) {
-    return Annotate(live.status(), "reloaded, but the live state could not be read to verify it");
+    return Summarized(live.status(),
+                      "reloaded, but the live state could not be read to verify it");
   }
   const std::vector<std::string> differences = CompareLiveState(plan.expected, *live);
   if (!differences.empty()) {

@@ -23,21 +23,23 @@ absl::Status WithAuditId(const absl::Status& status, absl::string_view reason,
 
 }  // namespace
 
-absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view requested_by,
+absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(const Principal& caller,
+                                                       absl::string_view note,
                                                        absl::string_view request_id,
                                                        const IsCancelled& cancelled) {
-  absl::StatusOr<std::string> triggered_by = ValidateTriggeredBy(requested_by);
-  if (!triggered_by.ok()) return triggered_by.status();
+  absl::StatusOr<std::string> valid_note = ValidateApplyNote(note);
+  if (!valid_note.ok()) return valid_note.status();
+  const ApplyRequester requester{caller.key_name, caller.key_id, std::move(*valid_note),
+                                 std::string(request_id)};
   const absl::Time requested = absl::Now();
   absl::StatusOr<std::unique_ptr<ApplyLock>> lock =
       store_.LockApply(options_.lock_wait, cancelled);
   if (absl::IsAborted(lock.status()) || absl::IsCancelled(lock.status())) {
-    return RecordRefusal(lock.status(), *triggered_by, request_id, absl::Now() - requested);
+    return RecordRefusal(lock.status(), requester, absl::Now() - requested);
   }
   if (!lock.ok()) return lock.status();
 
-  absl::StatusOr<ApplyAuditEntry> opened =
-      store_.OpenAudit(*triggered_by, host_.Describe(), request_id);
+  absl::StatusOr<ApplyAuditEntry> opened = store_.OpenAudit(requester, host_.Describe());
   if (!opened.ok()) return opened.status();
   ApplyAuditEntry entry = std::move(*opened);
   const absl::Time start = absl::Now();
@@ -57,24 +59,26 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(absl::string_view request
   LogInfo(status.ok() ? "apply succeeded" : "apply failed",
           {{"audit_id", absl::StrCat(entry.id)},
            {"triggered_by", entry.triggered_by},
+           {"key_id", entry.triggered_by_key_id},
            {"users", absl::StrCat(entry.user_count)},
            {"duration_ms", absl::StrCat(entry.duration_ms)},
            {"error", entry.error_detail}});
   entry.phases.push_back({"audit", absl::ToInt64Microseconds(absl::Now() - closing)});
   if (on_finished_) on_finished_(entry);
   if (!status.ok()) {
-    return WithAuditId(status, "APPLY_FAILED", entry.id);
+    // The caller gets the summary; the audit row and the log have the rest.
+    return WithAuditId(absl::Status(status.code(), PublicMessage(status)), "APPLY_FAILED",
+                       entry.id);
   }
   return entry;
 }
 
 absl::Status ApplyOperations::RecordRefusal(const absl::Status& refusal,
-                                            absl::string_view triggered_by,
-                                            absl::string_view request_id,
+                                            const ApplyRequester& requester,
                                             absl::Duration waited) {
   // It never ran, but it was asked for: the audit log still records it.
-  absl::StatusOr<ApplyAuditEntry> rejected = store_.RecordRejectedApply(
-      triggered_by, host_.Describe(), request_id, waited, refusal.message());
+  absl::StatusOr<ApplyAuditEntry> rejected =
+      store_.RecordRejectedApply(requester, host_.Describe(), waited, refusal.message());
   if (!rejected.ok()) return refusal;
   return WithAuditId(refusal, "APPLY_NOT_STARTED", rejected->id);
 }
@@ -87,7 +91,13 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
   entry.content_hash = plan->content_hash;
 
   absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = host_.Open();
-  if (!session.ok()) return session.status();
+  if (!session.ok()) {
+    return Summarized(session.status(),
+                      absl::IsUnavailable(session.status())
+                          ? "the Asterisk host cannot be reached; nothing was changed"
+                          : "the Asterisk host refused the portal's connection; nothing was "
+                            "changed");
+  }
   clock.Mark("connect");
   ExecutionRecord record;
   absl::Status executed = ExecutePlan(**session, *plan, options_.execution, clock, record);

@@ -13,6 +13,7 @@
 #include "server/apply/apply_plan.h"
 #include "server/asterisk/asterisk_host.h"
 #include "server/common/cancellation.h"
+#include "server/core/api_key.h"
 #include "server/core/apply_audit.h"
 #include "server/store/apply_store.h"
 #include "server/store/user_store.h"
@@ -47,9 +48,12 @@ class ApplyOperations {
   // cannot be reached, ABORTED when another Apply held on too long (or too
   // many wait), CANCELLED when `cancelled` turned true while waiting for the
   // lock, INTERNAL when writing, reloading or verifying failed.
-  // `triggered_by` is validated here (see ValidateTriggeredBy); `request_id`
-  // (the RPC's, already validated by transport) goes into the audit row.
-  absl::StatusOr<ApplyAuditEntry> Apply(absl::string_view triggered_by,
+  // The audit row names `caller`; `note` is validated here (see
+  // ValidateApplyNote); `request_id` (the RPC's, already validated by
+  // transport) goes into the audit row. A failure's message is fit for the
+  // caller (no host address, path or command: PublicMessage); the audit row
+  // holds the whole story.
+  absl::StatusOr<ApplyAuditEntry> Apply(const Principal& caller, absl::string_view note,
                                         absl::string_view request_id,
                                         const IsCancelled& cancelled = NeverCancelled);
 
@@ -68,8 +72,8 @@ class ApplyOperations {
  private:
   // Records an Apply refused before it ran (the lock), returning `refusal`
   // with the audit id when the record could be written.
-  absl::Status RecordRefusal(const absl::Status& refusal, absl::string_view triggered_by,
-                             absl::string_view request_id, absl::Duration waited);
+  absl::Status RecordRefusal(const absl::Status& refusal, const ApplyRequester& requester,
+                             absl::Duration waited);
   // Everything after the audit row is open; fills `entry` as it goes.
   absl::Status Run(ApplyAuditEntry& entry);
 

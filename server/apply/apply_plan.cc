@@ -3,16 +3,18 @@
 #include <utility>
 
 #include "server/common/annotate.h"
+#include "server/core/error_info.h"
 
 namespace pbx {
 
 absl::StatusOr<ApplyPlan> PlanApply(UserStore& users, const ConfigPaths& paths,
                                     PhaseClock* clock) {
   absl::StatusOr<std::vector<ProvisionedExtension>> extensions = users.ReadProvisioning();
+  // The store's errors are fit for callers already.
   if (!extensions.ok()) return Annotate(extensions.status(), "cannot read the users");
   if (clock != nullptr) clock->Mark("read");
   absl::StatusOr<RenderedConfig> config = RenderAsteriskConfig(*extensions);
-  if (!config.ok()) return Annotate(config.status(), "cannot render the configuration");
+  if (!config.ok()) return Summarized(config.status(), "cannot render the configuration");
   ApplyPlan plan;
   plan.files = {{paths.pjsip, std::move(config->pjsip)},
                 {paths.dialplan, std::move(config->dialplan)}};

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "server/asterisk/shell.h"
 #include "server/common/failpoint.h"
+#include "server/core/error_info.h"
 
 namespace pbx {
 namespace {
@@ -103,25 +104,34 @@ std::string CommitScript(const StagedFiles& staged, const std::string& group) {
   return script;
 }
 
-std::string CommitFailure(const StagedFiles& staged, const CommandResult& result) {
+// What went wrong, in full (paths, the command's output), behind a summary
+// that says what the host now holds and names no path.
+absl::Status CommitFailure(const StagedFiles& staged, const CommandResult& result) {
   const int status = result.exit_status;
+  const size_t count = staged.targets.size();
   if (status == kCannotPrepare) {
-    return absl::StrCat("cannot set the group and mode of the new files, nothing was replaced: ",
-                        result.output);
+    return Summarized(absl::InternalError(result.output),
+                      "cannot set the group of the new files; nothing was replaced");
   }
-  if (status >= kCannotRename && status < kCannotRename + static_cast<int>(staged.targets.size())) {
+  if (status >= kCannotRename && status < kCannotRename + static_cast<int>(count)) {
     const size_t failed = static_cast<size_t>(status - kCannotRename);
     std::vector<std::string> live(staged.targets.begin(), staged.targets.begin() + failed);
-    return absl::StrCat("cannot rename the new ", staged.targets[failed], " into place (",
-                        live.empty() ? "nothing was replaced"
-                                     : absl::StrCat("already replaced: ", absl::StrJoin(live, ", ")),
-                        "): ", result.output);
+    const std::string detail = absl::StrCat(
+        "cannot rename the new ", staged.targets[failed], " into place (",
+        live.empty() ? "nothing was replaced"
+                     : absl::StrCat("already replaced: ", absl::StrJoin(live, ", ")),
+        "): ", result.output);
+    return Summarized(absl::InternalError(detail),
+                      failed == 0 ? "cannot put the new files in place; nothing was replaced"
+                                  : absl::StrCat("cannot put every new file in place; ", failed,
+                                                 " of ", count, " were replaced"));
   }
   if (status == kCannotSync) {
-    return absl::StrCat("the new files are in place but could not be flushed to disk: ",
-                        result.output);
+    return Summarized(absl::InternalError(result.output),
+                      "the new files are in place but could not be flushed to disk");
   }
-  return absl::StrCat("cannot put the new files in place (exit ", status, "): ", result.output);
+  return Summarized(absl::InternalError(absl::StrCat("exit ", status, ": ", result.output)),
+                    "cannot put the new files in place");
 }
 
 }  // namespace
@@ -136,7 +146,7 @@ absl::Status CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& 
   if (!result.ok()) return result.status();
   if (result->exit_status != 0) {
     RemoveTemporaries(session, staged.temporaries);
-    return absl::InternalError(CommitFailure(staged, *result));
+    return CommitFailure(staged, *result);
   }
   return absl::OkStatus();
 }

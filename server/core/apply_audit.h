@@ -28,12 +28,27 @@ struct ApplyPhase {
   int64_t duration_us = 0;
 };
 
+// Who asked for an Apply, as its audit row records it.
+struct ApplyRequester {
+  // The API key's name (triggered_by) and id.
+  std::string name;
+  std::string key_id;
+  // The caller's validated free-text note.
+  std::string note;
+  // The request id of the RPC (x-request-id).
+  std::string request_id;
+};
+
 // One row of apply_audit_log (FR-013).
 struct ApplyAuditEntry {
   int64_t id = 0;
   absl::Time started_at;
   std::optional<absl::Time> finished_at;
+  // The name of the API key that asked (rows written before keys existed hold
+  // what the caller typed), and its id (empty in those rows).
   std::string triggered_by;
+  std::string triggered_by_key_id;
+  std::string note;
   // The request id of the RPC that asked for it (x-request-id), to find its
   // log lines; empty for rows written before ids were recorded.
   std::string request_id;

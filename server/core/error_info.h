@@ -27,6 +27,16 @@ absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
 // The ErrorInfo `status` carries, if any.
 std::optional<ErrorInfo> ErrorInfoOf(const absl::Status& status);
 
+// `detail` (the full story, for the audit and the log: host addresses, paths,
+// commands) behind `summary`, which alone is fit for callers:
+// "summary: detail", with the summary kept apart for PublicMessage. A
+// summary of `detail`'s own is kept after this one ("summary: its summary").
+absl::Status Summarized(const absl::Status& detail, absl::string_view summary);
+
+// What a caller may be told of `status`: its summary when it has one, else
+// its message.
+std::string PublicMessage(const absl::Status& status);
+
 }  // namespace pbx
 
 #endif  // PBX_SERVER_CORE_ERROR_INFO_H_

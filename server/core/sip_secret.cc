@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace pbx {
@@ -40,6 +41,17 @@ std::string RandomHex(size_t bytes) {
   std::string raw(bytes, '\0');
   SystemRandomBytes(absl::MakeSpan(reinterpret_cast<uint8_t*>(raw.data()), raw.size()));
   return absl::BytesToHexString(raw);
+}
+
+std::string NewUuidV4(const RandomBytes& random_bytes) {
+  uint8_t bytes[16];
+  random_bytes(absl::MakeSpan(bytes));
+  bytes[6] = (bytes[6] & 0x0F) | 0x40;  // version 4
+  bytes[8] = (bytes[8] & 0x3F) | 0x80;  // RFC 4122 variant
+  const std::string hex =
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(bytes), 16));
+  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
+                      hex.substr(16, 4), "-", hex.substr(20));
 }
 
 std::string GenerateSipSecret(const RandomBytes& random_bytes) {

@@ -21,6 +21,9 @@ void SystemRandomBytes(absl::Span<uint8_t> out);
 // `bytes` random bytes from SystemRandomBytes, as lowercase hex.
 std::string RandomHex(size_t bytes);
 
+// A random (version 4) UUID in its canonical lower-case form.
+std::string NewUuidV4(const RandomBytes& random_bytes = SystemRandomBytes);
+
 // A SIP password drawn uniformly from [A-Za-z0-9]: no character of it can
 // change the structure of an Asterisk config line.
 std::string GenerateSipSecret(const RandomBytes& random_bytes = SystemRandomBytes);

@@ -172,14 +172,14 @@ bool IsHexDigit(char c) { return absl::ascii_isxdigit(static_cast<unsigned char>
 
 }  // namespace
 
-absl::StatusOr<std::string> ValidateTriggeredBy(absl::string_view triggered_by) {
-  const std::string trimmed(absl::StripAsciiWhitespace(triggered_by));
+absl::StatusOr<std::string> ValidateApplyNote(absl::string_view note) {
+  const std::string trimmed(absl::StripAsciiWhitespace(note));
   std::string problem = CheckText(trimmed);
-  if (problem.empty() && DecodeUtf8(trimmed)->size() > kMaxTriggeredByChars) {
-    problem = absl::StrCat("must be at most ", kMaxTriggeredByChars, " characters");
+  if (problem.empty() && DecodeUtf8(trimmed)->size() > kMaxApplyNoteChars) {
+    problem = absl::StrCat("must be at most ", kMaxApplyNoteChars, " characters");
   }
   if (!problem.empty()) {
-    return InvalidFieldsError("invalid apply request", {{"triggered_by", problem}});
+    return InvalidFieldsError("invalid apply request", {{"note", problem}});
   }
   return trimmed;
 }
@@ -200,7 +200,15 @@ absl::StatusOr<NewUser> ValidateNewUser(const NewUser& input) {
   return user;
 }
 
-absl::StatusOr<std::string> ValidateUserId(absl::string_view id) {
+absl::StatusOr<std::string> ValidateApiKeyName(absl::string_view name) {
+  std::string trimmed(absl::StripAsciiWhitespace(name));
+  if (std::string problem = CheckName(trimmed); !problem.empty()) {
+    return InvalidFieldsError("invalid API key", {{"name", problem}});
+  }
+  return trimmed;
+}
+
+absl::StatusOr<std::string> ValidateId(absl::string_view id, absl::string_view what) {
   // 8-4-4-4-12 hexadecimal digits.
   static constexpr int kGroupLengths[] = {8, 4, 4, 4, 12};
   std::vector<absl::string_view> groups = absl::StrSplit(id, '-');
@@ -211,7 +219,7 @@ absl::StatusOr<std::string> ValidateUserId(absl::string_view id) {
   }
   if (!valid) {
     return InvalidFieldsError(
-        "invalid user id",
+        absl::StrCat("invalid ", what, " id"),
         {{"id", "must be a UUID like 123e4567-e89b-12d3-a456-426614174000"}});
   }
   return absl::AsciiStrToLower(id);

@@ -23,15 +23,23 @@ inline constexpr int kMaxMetadataValueBytes = 512;
 // trimmed), or INVALID_ARGUMENT listing every bad field at once.
 absl::StatusOr<NewUser> ValidateNewUser(const NewUser& input);
 
-// Returns the canonical (lower-case) form of a user id, or INVALID_ARGUMENT
-// when `id` is not a UUID.
-absl::StatusOr<std::string> ValidateUserId(absl::string_view id);
+// Returns the canonical (lower-case) form of an id, or INVALID_ARGUMENT
+// ("invalid <what> id", field "id") when `id` is not a UUID.
+absl::StatusOr<std::string> ValidateId(absl::string_view id, absl::string_view what);
+inline absl::StatusOr<std::string> ValidateUserId(absl::string_view id) {
+  return ValidateId(id, "user");
+}
 
-inline constexpr int kMaxTriggeredByChars = 200;
+// An API key's name, checked like a user's name (trimmed, 1-100 characters of
+// text without control characters); INVALID_ARGUMENT naming field "name".
+absl::StatusOr<std::string> ValidateApiKeyName(absl::string_view name);
 
-// Who triggered an Apply, as recorded in the audit log: trimmed, at most 200
-// characters of text without control characters; INVALID_ARGUMENT otherwise.
-absl::StatusOr<std::string> ValidateTriggeredBy(absl::string_view triggered_by);
+inline constexpr int kMaxApplyNoteChars = 200;
+
+// The caller's note on an Apply, as recorded in the audit log: trimmed, at
+// most 200 characters of text without control characters; INVALID_ARGUMENT
+// (field "note") otherwise.
+absl::StatusOr<std::string> ValidateApplyNote(absl::string_view note);
 
 }  // namespace pbx
 

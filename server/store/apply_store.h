@@ -34,14 +34,12 @@ class ApplyStore {
   // Opens a 'running' audit row (id and started_at filled in). Call with the
   // lock held: any other row still 'running' then belongs to a server that
   // died mid-Apply, and is marked 'interrupted'.
-  virtual absl::StatusOr<ApplyAuditEntry> OpenAudit(absl::string_view triggered_by,
-                                                    absl::string_view asterisk_host,
-                                                    absl::string_view request_id) = 0;
+  virtual absl::StatusOr<ApplyAuditEntry> OpenAudit(const ApplyRequester& requester,
+                                                    absl::string_view asterisk_host) = 0;
   // Records an Apply that never ran because it did not get the lock within
   // `waited` (outcome failure, closed at once); needs no lock.
-  virtual absl::StatusOr<ApplyAuditEntry> RecordRejectedApply(absl::string_view triggered_by,
+  virtual absl::StatusOr<ApplyAuditEntry> RecordRejectedApply(const ApplyRequester& requester,
                                                               absl::string_view asterisk_host,
-                                                              absl::string_view request_id,
                                                               absl::Duration waited,
                                                               absl::string_view error_detail) = 0;
   // Records how the Apply ended (outcome, details, duration...) and sets

@@ -26,7 +26,8 @@ constexpr absl::string_view kAuditColumns =
     "id, (extract(epoch FROM started_at) * 1000000)::bigint, "
     "(extract(epoch FROM finished_at) * 1000000)::bigint, triggered_by, asterisk_host, "
     "outcome, error_detail, user_count, content_hash, files::text, reload_output, "
-    "verification, coalesce(duration_ms, 0), phases::text, coalesce(request_id, '')";
+    "verification, coalesce(duration_ms, 0), phases::text, coalesce(request_id, ''), "
+    "coalesce(triggered_by_key_id::text, ''), note";
 
 ApplyAuditEntry RowToAudit(const pqxx::row& row) {
   ApplyAuditEntry entry;
@@ -46,6 +47,8 @@ ApplyAuditEntry RowToAudit(const pqxx::row& row) {
   entry.duration_ms = row[12].as<int64_t>();
   entry.phases = PhasesFromJson(row[13].as<std::string>());
   entry.request_id = row[14].as<std::string>();
+  entry.triggered_by_key_id = row[15].as<std::string>();
+  entry.note = row[16].as<std::string>();
   return entry;
 }
 
@@ -59,18 +62,19 @@ absl::StatusOr<std::unique_ptr<ApplyLock>> PgApplyStore::LockApply(absl::Duratio
   return locker_.Lock(wait, cancelled);
 }
 
-absl::StatusOr<ApplyAuditEntry> PgApplyStore::OpenAudit(absl::string_view triggered_by,
-                                                        absl::string_view asterisk_host,
-                                                        absl::string_view request_id) {
+absl::StatusOr<ApplyAuditEntry> PgApplyStore::OpenAudit(const ApplyRequester& requester,
+                                                        absl::string_view asterisk_host) {
   return pool_.Query<ApplyAuditEntry>(
       [&](pqxx::connection& connection) -> absl::StatusOr<ApplyAuditEntry> {
         pqxx::work transaction(connection);
         transaction.exec(kMarkInterrupted);
         pqxx::row row = transaction.exec_params1(
-            absl::StrCat("INSERT INTO apply_audit_log (triggered_by, asterisk_host, request_id)"
-                         " VALUES ($1, $2, NULLIF($3, '')) RETURNING ",
+            absl::StrCat("INSERT INTO apply_audit_log (triggered_by, asterisk_host, request_id,"
+                         " triggered_by_key_id, note)"
+                         " VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, '')::uuid, $5) RETURNING ",
                          kAuditColumns),
-            std::string(triggered_by), std::string(asterisk_host), std::string(request_id));
+            requester.name, std::string(asterisk_host), requester.request_id, requester.key_id,
+            requester.note);
         transaction.commit();
         return RowToAudit(row);
       });
@@ -94,20 +98,22 @@ absl::Status PgApplyStore::CloseAudit(ApplyAuditEntry& entry) {
 }
 
 absl::StatusOr<ApplyAuditEntry> PgApplyStore::RecordRejectedApply(
-    absl::string_view triggered_by, absl::string_view asterisk_host,
-    absl::string_view request_id, absl::Duration waited, absl::string_view error_detail) {
+    const ApplyRequester& requester, absl::string_view asterisk_host, absl::Duration waited,
+    absl::string_view error_detail) {
   const int64_t waited_ms = absl::ToInt64Milliseconds(waited);
   return pool_.Query<ApplyAuditEntry>(
       [&](pqxx::connection& connection) -> absl::StatusOr<ApplyAuditEntry> {
         pqxx::work transaction(connection);
         pqxx::row row = transaction.exec_params1(
             absl::StrCat("INSERT INTO apply_audit_log (started_at, finished_at, triggered_by,"
-                         " asterisk_host, outcome, error_detail, duration_ms, request_id)"
+                         " asterisk_host, outcome, error_detail, duration_ms, request_id,"
+                         " triggered_by_key_id, note)"
                          " VALUES (now() - $3 * interval '1 millisecond', now(), $1, $2,"
-                         " 'failure', $4, $3, NULLIF($5, '')) RETURNING ",
+                         " 'failure', $4, $3, NULLIF($5, ''), NULLIF($6, '')::uuid, $7)"
+                         " RETURNING ",
                          kAuditColumns),
-            std::string(triggered_by), std::string(asterisk_host), waited_ms,
-            std::string(error_detail), std::string(request_id));
+            requester.name, std::string(asterisk_host), waited_ms, std::string(error_detail),
+            requester.request_id, requester.key_id, requester.note);
         transaction.commit();
         return RowToAudit(row);
       });

@@ -17,13 +17,11 @@ class PgApplyStore : public ApplyStore {
 
   absl::StatusOr<std::unique_ptr<ApplyLock>> LockApply(
       absl::Duration wait, const IsCancelled& cancelled = NeverCancelled) override;
-  absl::StatusOr<ApplyAuditEntry> OpenAudit(absl::string_view triggered_by,
-                                            absl::string_view asterisk_host,
-                                            absl::string_view request_id) override;
+  absl::StatusOr<ApplyAuditEntry> OpenAudit(const ApplyRequester& requester,
+                                            absl::string_view asterisk_host) override;
   absl::Status CloseAudit(ApplyAuditEntry& entry) override;
-  absl::StatusOr<ApplyAuditEntry> RecordRejectedApply(absl::string_view triggered_by,
+  absl::StatusOr<ApplyAuditEntry> RecordRejectedApply(const ApplyRequester& requester,
                                                       absl::string_view asterisk_host,
-                                                      absl::string_view request_id,
                                                       absl::Duration waited,
                                                       absl::string_view error_detail) override;
   absl::StatusOr<int> RecoverInterruptedApplies() override;

@@ -8,8 +8,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/core/extension_pool.h"
+#include "server/core/sip_secret.h"
 #include "server/store/advisory_locks.h"
 #include "server/store/json_columns.h"
+#include "server/store/sip_secret_sealing.h"
 
 namespace pbx {
 namespace {
@@ -46,6 +48,9 @@ absl::Status UserNotFound(absl::string_view id) {
 
 absl::StatusOr<CreatedUser> PgUserStore::CreateUser(const NewUser& user,
                                                     const std::string& sip_secret) {
+  // The id is made here, not by the database, so the sealed secret can be
+  // bound to it in the same statement.
+  const std::string id = NewUuidV4();
   return pool_.Query<CreatedUser>(
       [&](pqxx::connection& connection) -> absl::StatusOr<CreatedUser> {
         pqxx::work transaction(connection);
@@ -63,16 +68,17 @@ absl::StatusOr<CreatedUser> PgUserStore::CreateUser(const NewUser& user,
                   "  WHERE NOT EXISTS (SELECT 1 FROM extensions WHERE number = n)"
                   "  ORDER BY n LIMIT 1),"
                   " u AS ("
-                  "  INSERT INTO users (tenant_id, name, email, metadata)"
-                  "  SELECT (SELECT id FROM tenants), $3, $4, $5::jsonb FROM free"
+                  "  INSERT INTO users (id, tenant_id, name, email, metadata)"
+                  "  SELECT $7::uuid, (SELECT id FROM tenants), $3, $4, $5::jsonb FROM free"
                   "  RETURNING *),"
                   " e AS ("
-                  "  INSERT INTO extensions (number, user_id, sip_secret)"
+                  "  INSERT INTO extensions (number, user_id, sip_secret_sealed)"
                   "  SELECT free.n, u.id, $6 FROM free, u"
                   "  RETURNING *)"
                   " SELECT ", kUserColumns, " FROM u JOIN e ON e.user_id = u.id"),
               kFirstExtension, kLastExtension, user.name, user.email,
-              MetadataToJson(user.metadata), sip_secret);
+              MetadataToJson(user.metadata), secrets_.Seal(sip_secret, SipSecretContext(id)),
+              id);
         } catch (const pqxx::unique_violation& e) {
           if (!absl::StrContains(e.what(), "users_tenant_email_key")) throw;
           return absl::AlreadyExistsError(
@@ -129,23 +135,28 @@ absl::StatusOr<SipCredentials> PgUserStore::GetSipCredentials(absl::string_view 
   return pool_.Query<SipCredentials>(
       [&](pqxx::connection& connection) -> absl::StatusOr<SipCredentials> {
         pqxx::result result = pqxx::nontransaction(connection).exec_params(
-            "SELECT number, sip_secret FROM extensions WHERE user_id = $1::uuid",
+            "SELECT number, sip_secret_sealed FROM extensions WHERE user_id = $1::uuid",
             std::string(id));
         if (result.empty()) return UserNotFound(id);
-        return MakeCredentials(std::string(id), result[0][0].as<int>(),
-                               result[0][1].as<std::string>());
+        absl::StatusOr<std::string> secret =
+            OpenSipSecret(secrets_, id, result[0][1].as<std::string>());
+        if (!secret.ok()) return secret.status();
+        return MakeCredentials(std::string(id), result[0][0].as<int>(), std::move(*secret));
       });
 }
 
 absl::StatusOr<std::vector<ProvisionedExtension>> PgUserStore::ReadProvisioning() {
   using Extensions = std::vector<ProvisionedExtension>;
-  return pool_.Query<Extensions>([](pqxx::connection& connection) -> absl::StatusOr<Extensions> {
+  return pool_.Query<Extensions>([&](pqxx::connection& connection) -> absl::StatusOr<Extensions> {
     pqxx::result result = pqxx::nontransaction(connection).exec(
-        "SELECT number, sip_secret FROM extensions ORDER BY number");
+        "SELECT number, user_id::text, sip_secret_sealed FROM extensions ORDER BY number");
     Extensions extensions;
     extensions.reserve(result.size());
     for (const auto& row : result) {
-      extensions.push_back({row[0].as<int>(), row[1].as<std::string>()});
+      absl::StatusOr<std::string> secret =
+          OpenSipSecret(secrets_, row[1].as<std::string>(), row[2].as<std::string>());
+      if (!secret.ok()) return secret.status();
+      extensions.push_back({row[0].as<int>(), std::move(*secret)});
     }
     return extensions;
   });

@@ -2,13 +2,17 @@
 #define PBX_SERVER_STORE_PG_USER_STORE_H_
 
 #include "server/store/pg_pool.h"
+#include "server/store/secret_box.h"
 #include "server/store/user_store.h"
 
 namespace pbx {
 
+// Users and extensions in PostgreSQL. SIP secrets are sealed with `secrets`
+// on the way in and opened on the way out: the database never holds one in
+// clear.
 class PgUserStore : public UserStore {
  public:
-  explicit PgUserStore(PgPool& pool) : pool_(pool) {}
+  PgUserStore(PgPool& pool, const SecretBox& secrets) : pool_(pool), secrets_(secrets) {}
 
   absl::StatusOr<CreatedUser> CreateUser(const NewUser& user,
                                          const std::string& sip_secret) override;
@@ -21,6 +25,7 @@ class PgUserStore : public UserStore {
 
  private:
   PgPool& pool_;
+  const SecretBox& secrets_;
 };
 
 }  // namespace pbx

@@ -1,42 +1,23 @@
 #include "server/transport/apply_service_impl.h"
 
-#include "absl/strings/ascii.h"
-
+#include "server/transport/call_authenticator.h"
 #include "server/transport/proto_convert.h"
 #include "server/transport/request_id.h"
 #include "server/transport/status_mapping.h"
 
 namespace pbx {
-namespace {
-
-std::string Metadata(const grpc::ServerContext& context, const std::string& key) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(key);
-  return it == metadata.end() ? std::string() : std::string(it->second.data(), it->second.size());
-}
-
-// The request's triggered_by, else the x-admin-user header (forwarded by the
-// gateway), else the caller's address.
-std::string TriggeredBy(const grpc::ServerContext& context, const v1::ApplyRequest& request) {
-  // Blank counts as absent, so a whitespace-only field never hides the header.
-  if (!absl::StripAsciiWhitespace(request.triggered_by()).empty()) return request.triggered_by();
-  if (std::string admin = Metadata(context, "x-admin-user");
-      !absl::StripAsciiWhitespace(admin).empty()) {
-    return admin;
-  }
-  if (std::string forwarded = Metadata(context, "x-forwarded-for"); !forwarded.empty()) {
-    return forwarded.substr(0, forwarded.find(','));
-  }
-  return context.peer();
-}
-
-}  // namespace
 
 grpc::Status ApplyServiceImpl::Apply(grpc::ServerContext* context,
                                      const v1::ApplyRequest* request,
                                      v1::ApplyResponse* response) {
+  // Admitted by the call pipeline, so the caller is known; identity never
+  // comes from the request (a header or a body field anyone can type).
+  const std::optional<Principal> caller = CallerOf(*context);
+  if (!caller) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no API key");
+  // The deprecated triggered_by is read as the note, for older clients.
+  const std::string& note = request->note().empty() ? request->triggered_by() : request->note();
   absl::StatusOr<ApplyAuditEntry> entry =
-      operations_.Apply(TriggeredBy(*context, *request), RequestIdOf(*context),
+      operations_.Apply(*caller, note, RequestIdOf(*context),
                         [context] { return context->IsCancelled(); });
   if (!entry.ok()) return ToGrpcStatus(entry.status());
   ToProto(*entry, response->mutable_audit());

@@ -3,14 +3,11 @@
 #include <optional>
 #include <string>
 
-#include <google/protobuf/descriptor.h>
-
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "server/common/log.h"
+#include "server/transport/call_authenticator.h"
+#include "server/transport/call_record.h"
 #include "server/transport/request_id.h"
 
 namespace pbx {
@@ -18,25 +15,12 @@ namespace {
 
 using grpc::experimental::InterceptionHookPoints;
 
-// gRPC hands interceptors the path the caller asked for even when no service
-// has it (the call then ends UNIMPLEMENTED). Only methods compiled into this
-// binary keep their name.
-std::string BoundedMethodName(const char* method) {
-  if (method == nullptr) return "unknown";
-  // "/pbx.v1.UserService/CreateUser" -> "pbx.v1.UserService.CreateUser"
-  const std::string qualified =
-      absl::StrReplaceAll(absl::StripPrefix(method, "/"), {{"/", "."}});
-  if (google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(qualified) ==
-      nullptr) {
-    return "unknown";
-  }
-  return method;
-}
-
 class CallPipeline : public grpc::experimental::Interceptor {
  public:
-  CallPipeline(PortalMetrics& metrics, const char* method)
-      : metrics_(metrics), method_(BoundedMethodName(method)) {}
+  CallPipeline(PortalMetrics& metrics, grpc::experimental::ServerRpcInfo& info)
+      : metrics_(metrics),
+        info_(info),
+        method_(BoundedMethodName(info.method() != nullptr ? info.method() : "")) {}
 
   ~CallPipeline() override {
     if (!finished_) Finish(absl::StatusCode::kCancelled);
@@ -59,6 +43,7 @@ class CallPipeline : public grpc::experimental::Interceptor {
  private:
   void Begin(std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
     request_id_ = RequestIdFrom(metadata);
+    caller_ = CallerOf(*info_.server_context());
     // The handler reads the id from the metadata: leave it only the valid one.
     // The string_refs point into this object, which lives as long as the call.
     metadata.erase(kRequestIdMetadataKey);
@@ -68,16 +53,14 @@ class CallPipeline : public grpc::experimental::Interceptor {
 
   void Finish(absl::StatusCode code) {
     finished_ = true;
-    const absl::Duration latency = absl::Now() - start_;
-    metrics_.RecordRpc(method_, code, latency);
-    LogInfo("rpc", {{"method", method_},
-                    {"code", absl::StatusCodeToString(code)},
-                    {"duration_ms", absl::StrCat(absl::ToDoubleMilliseconds(latency))}});
+    RecordCall(metrics_, method_, code, absl::Now() - start_, request_id_, caller_);
     log_scope_.reset();
   }
 
   PortalMetrics& metrics_;
+  grpc::experimental::ServerRpcInfo& info_;
   const std::string method_;
+  std::optional<Principal> caller_;
   const absl::Time start_ = absl::Now();
   std::string request_id_;
   std::optional<ScopedLogRequestId> log_scope_;
@@ -88,7 +71,7 @@ class CallPipeline : public grpc::experimental::Interceptor {
 
 grpc::experimental::Interceptor* CallPipelineFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new CallPipeline(metrics_, info->method());
+  return new CallPipeline(metrics_, *info);
 }
 
 }  // namespace pbx

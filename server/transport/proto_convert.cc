@@ -56,11 +56,21 @@ void ToProto(const SipCredentials& credentials, v1::SipCredentials* proto) {
   proto->set_password(credentials.password);
 }
 
+void ToProto(const ApiKeyRecord& key, v1::ApiKey* proto) {
+  proto->set_id(key.id);
+  proto->set_name(key.name);
+  proto->set_role(std::string(RoleName(key.role)));
+  ToProto(key.created_at, proto->mutable_created_at());
+  if (key.last_used_at) ToProto(*key.last_used_at, proto->mutable_last_used_at());
+}
+
 void ToProto(const ApplyAuditEntry& entry, v1::ApplyAuditEntry* proto) {
   proto->set_id(entry.id);
   ToProto(entry.started_at, proto->mutable_started_at());
   if (entry.finished_at) ToProto(*entry.finished_at, proto->mutable_finished_at());
   proto->set_triggered_by(entry.triggered_by);
+  proto->set_triggered_by_key_id(entry.triggered_by_key_id);
+  proto->set_note(entry.note);
   proto->set_request_id(entry.request_id);
   proto->set_outcome(ToProto(entry.outcome));
   proto->set_error_detail(entry.error_detail);

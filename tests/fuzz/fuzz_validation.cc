@@ -1,7 +1,7 @@
 // libFuzzer harness for server/core/validation: arbitrary bytes as a user's
-// name, email and metadata, a user id and an Apply's triggered_by.
+// name, email and metadata, a user id and an Apply's note.
 //
-// Input (see fuzz_input.h): fields name, email, user id, triggered_by, then
+// Input (see fuzz_input.h): fields name, email, user id, Apply note, then
 // metadata key, value, key, value, ... separated by "\|".
 //
 // Each validator is compared with an independent oracle written from the
@@ -10,7 +10,7 @@
 //     characters, trimmed; accepted emails are trimmed, <= 254 bytes, one '@',
 //     a dot-atom local part of <= 64 and a domain of >= 2 LDH labels;
 //   - accepted ids are canonical lower-case UUIDs;
-//   - accepted triggered_by is trimmed, valid UTF-8, <= 200 code points;
+//   - an accepted Apply note is trimmed, valid UTF-8, <= 200 code points;
 //   - rejections are INVALID_ARGUMENT whose field violations name exactly the
 //     bad fields (a metadata key only when it is itself valid);
 //   - validating an accepted value again returns it unchanged.
@@ -279,21 +279,21 @@ void CheckUserId(const std::string& id) {
   if (!again.ok() || *again != *result) Fail(kHarness, what() + ": canonical form not a fixpoint");
 }
 
-void CheckTriggeredBy(const std::string& text) {
+void CheckApplyNote(const std::string& text) {
   const std::string_view trimmed = Trim(text);
   const bool ok = IsText(trimmed, 200);
-  auto result = pbx::ValidateTriggeredBy(text);
-  auto what = [&] { return "triggered_by " + Quote(text); };
+  auto result = pbx::ValidateApplyNote(text);
+  auto what = [&] { return "note " + Quote(text); };
   if (!result.ok()) {
     if (ok) Fail(kHarness, what() + " rejected: " + result.status().ToString());
-    CheckRejection(result.status(), {"triggered_by"}, what);
+    CheckRejection(result.status(), {"note"}, what);
     return;
   }
   if (!ok) Fail(kHarness, what() + " accepted");
   if (*result != trimmed || !IsTrimmed(*result)) {
     Fail(kHarness, what() + " accepted as " + Quote(*result));
   }
-  auto again = pbx::ValidateTriggeredBy(*result);
+  auto again = pbx::ValidateApplyNote(*result);
   if (!again.ok() || *again != *result) Fail(kHarness, what() + ": accepted value not a fixpoint");
 }
 
@@ -305,16 +305,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   user.name = in.Next();
   user.email = in.Next();
   const std::string id = in.Next();
-  const std::string triggered_by = in.Next();
+  const std::string note = in.Next();
   while (!in.done()) {
     std::string key = in.Next();
     user.metadata[key] = in.Next();
   }
   CheckUser(user);
   CheckUserId(id);
-  // The name and email double as more ids and triggered_by texts.
+  // The name and email double as more ids and notes.
   CheckUserId(user.name);
-  CheckTriggeredBy(triggered_by);
-  CheckTriggeredBy(user.name);
+  CheckApplyNote(note);
+  CheckApplyNote(user.name);
   return 0;
 }

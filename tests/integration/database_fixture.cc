@@ -61,6 +61,8 @@ TestDatabase::~TestDatabase() {
   }
 }
 
+SecretBox TestSecretBox() { return *SecretBox::FromKeys(std::string(32, 'k')); }
+
 void DatabaseTest::SetUp() {
   database_ = TestDatabase::Create();
   if (!database_) GTEST_SKIP() << "PBX_TEST_PG_PORT not set; run tests/run";

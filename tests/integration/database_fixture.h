@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "server/store/pg_pool.h"
+#include "server/store/secret_box.h"
 
 namespace pbx::testing {
 
@@ -40,6 +41,9 @@ class DatabaseTest : public ::testing::Test {
   std::optional<TestDatabase> database_;
 };
 
+// A fixed key that seals the tests' SIP secrets.
+SecretBox TestSecretBox();
+
 // DatabaseTest with the schema migrated and a pool of `PoolSize()` ready.
 class SchemaTest : public DatabaseTest {
  protected:
@@ -47,6 +51,7 @@ class SchemaTest : public DatabaseTest {
   virtual int PoolSize() const { return 8; }
 
   std::unique_ptr<PgPool> pool_;
+  const SecretBox secrets_ = TestSecretBox();
 };
 
 }  // namespace pbx::testing

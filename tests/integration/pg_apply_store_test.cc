@@ -26,7 +26,7 @@ class PgApplyStoreTest : public testing::SchemaTest {
 };
 
 TEST_F(PgApplyStoreTest, AuditRowRoundTrips) {
-  auto opened = store_->OpenAudit("alice", "ssh://root@127.0.0.1:2222", "req-42");
+  auto opened = store_->OpenAudit({"alice", "", "", "req-42"}, "ssh://root@127.0.0.1:2222");
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(opened->request_id, "req-42");
   EXPECT_EQ(opened->outcome, ApplyOutcome::kRunning);
@@ -67,7 +67,7 @@ TEST_F(PgApplyStoreTest, AuditRowRoundTrips) {
 }
 
 TEST_F(PgApplyStoreTest, RejectedApplyKeepsItsRequestId) {
-  auto rejected = store_->RecordRejectedApply("carol", "local", "req-rejected",
+  auto rejected = store_->RecordRejectedApply({"carol", "", "", "req-rejected"}, "local",
                                               absl::Milliseconds(300), "another Apply ran");
   ASSERT_TRUE(rejected.ok()) << rejected.status();
   EXPECT_EQ(rejected->request_id, "req-rejected");
@@ -78,7 +78,7 @@ TEST_F(PgApplyStoreTest, RejectedApplyKeepsItsRequestId) {
 }
 
 TEST_F(PgApplyStoreTest, MissingRequestIdIsNullInTheTable) {
-  auto opened = store_->OpenAudit("dave", "local", "");
+  auto opened = store_->OpenAudit({"dave", "", "", ""}, "local");
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(opened->request_id, "");
   pqxx::connection connection(url());
@@ -91,7 +91,7 @@ TEST_F(PgApplyStoreTest, MissingRequestIdIsNullInTheTable) {
 // What SQL readers of the table see (the store's format, json_columns.h):
 // snake_case keys, integers as numbers.
 TEST_F(PgApplyStoreTest, ListsAreStoredWithSnakeCaseKeysAndNumbers) {
-  auto entry = store_->OpenAudit("erin", "local", "");
+  auto entry = store_->OpenAudit({"erin", "", "", ""}, "local");
   ASSERT_TRUE(entry.ok());
   entry->outcome = ApplyOutcome::kSuccess;
   entry->files = {{"/etc/a.conf", "aa", 1234}};
@@ -160,7 +160,7 @@ TEST_F(PgApplyStoreTest, LatestAndListAreNewestFirst) {
   std::vector<int64_t> ids;
   for (ApplyOutcome outcome :
        {ApplyOutcome::kSuccess, ApplyOutcome::kFailure, ApplyOutcome::kFailure}) {
-    auto entry = store_->OpenAudit("bob", "local", "");
+    auto entry = store_->OpenAudit({"bob", "", "", ""}, "local");
     ASSERT_TRUE(entry.ok());
     entry->outcome = outcome;
     ASSERT_TRUE(store_->CloseAudit(*entry).ok());
@@ -180,7 +180,7 @@ TEST_F(PgApplyStoreTest, LatestAndListAreNewestFirst) {
 }
 
 TEST_F(PgApplyStoreTest, StaleRunningRowsBecomeInterrupted) {
-  auto stale = store_->OpenAudit("crashed", "local", "");
+  auto stale = store_->OpenAudit({"crashed", "", "", ""}, "local");
   ASSERT_TRUE(stale.ok());
   {
     // While an Apply holds the lock its 'running' row is not touched.

@@ -11,11 +11,13 @@
 #include "gtest/gtest.h"
 #include "server/core/sip_secret.h"
 #include "server/store/migrations.h"
+#include "server/store/sip_secret_sealing.h"
 #include "tests/integration/database_fixture.h"
 
 namespace pbx {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 class PgUserStoreTest : public testing::SchemaTest {
@@ -23,7 +25,7 @@ class PgUserStoreTest : public testing::SchemaTest {
   void SetUp() override {
     SchemaTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    store_ = std::make_unique<PgUserStore>(*pool_);
+    store_ = std::make_unique<PgUserStore>(*pool_, secrets_);
   }
 
   absl::StatusOr<CreatedUser> Create(const std::string& tag) {
@@ -202,7 +204,7 @@ TEST_F(PgUserStoreTest, SchemaRejectsOutOfRangeNumbersAndWeakSecrets) {
 TEST_F(PgUserStoreTest, UnreachableDatabaseIsUnavailable) {
   PgPool pool(PgPoolOptions{"postgresql://postgres@127.0.0.1:1/none", 2, 1});
   pool.MarkSchemaReady();
-  PgUserStore store(pool);
+  PgUserStore store(pool, secrets_);
   const absl::Time start = absl::Now();
   auto users = store.ListUsers();
   EXPECT_EQ(users.status().code(), absl::StatusCode::kUnavailable);
@@ -224,7 +226,7 @@ TEST_F(PgUserStoreTest, CountsAllocatedExtensions) {
 
 TEST_F(PgUserStoreTest, RequestsWaitForTheSchema) {
   PgPool pool(PgPoolOptions{database_->url(), 2});
-  PgUserStore store(pool);
+  PgUserStore store(pool, secrets_);
   EXPECT_EQ(store.ListUsers().status().code(), absl::StatusCode::kUnavailable);
 }
 
@@ -240,6 +242,87 @@ TEST_F(PgUserStoreTest, ProvisioningIsSortedByNumber) {
     EXPECT_EQ(extension.sip_secret.size(), 24u);
   }
   EXPECT_THAT(numbers, ::testing::ElementsAre(1000, 1002));
+}
+
+// ---------------------------------------------------------------- SIP secrets at rest
+
+std::string SealedOf(const std::string& url, int number) {
+  pqxx::connection connection(url);
+  pqxx::row row = pqxx::nontransaction(connection).exec_params1(
+      "SELECT coalesce(sip_secret, ''), sip_secret_sealed FROM extensions WHERE number = $1",
+      number);
+  EXPECT_EQ(row[0].as<std::string>(), "") << "a SIP secret is stored in clear";
+  return row[1].as<std::string>();
+}
+
+TEST_F(PgUserStoreTest, SipSecretsAreStoredSealedAndReadInClear) {
+  auto created = Create("sealed");
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::string& password = created->sip_credentials.password;
+  const std::string sealed = SealedOf(url(), 1000);
+  EXPECT_THAT(sealed, ::testing::StartsWith("v1." + secrets_.current_key_id() + "."));
+  EXPECT_THAT(sealed, ::testing::Not(HasSubstr(password)));
+  EXPECT_EQ(store_->GetSipCredentials(created->user.id)->password, password);
+  EXPECT_EQ((*store_->ReadProvisioning())[0].sip_secret, password);
+}
+
+TEST_F(PgUserStoreTest, ASealedSecretCopiedOntoAnotherUserDoesNotOpen) {
+  auto first = Create("first");
+  auto second = Create("second");
+  ASSERT_TRUE(first.ok() && second.ok());
+  {
+    pqxx::connection connection(url());
+    pqxx::nontransaction(connection).exec(
+        "UPDATE extensions SET sip_secret_sealed ="
+        " (SELECT sip_secret_sealed FROM extensions WHERE number = 1000) WHERE number = 1001");
+  }
+  auto credentials = store_->GetSipCredentials(second->user.id);
+  EXPECT_EQ(credentials.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(store_->ReadProvisioning().status().code(), absl::StatusCode::kInternal);
+  EXPECT_TRUE(store_->GetSipCredentials(first->user.id).ok());
+}
+
+TEST_F(PgUserStoreTest, SecretsStoredInClearAreSealedWhenTheServerPrepares) {
+  Fill(1000, 1002);  // rows as the versions before sealing wrote them
+  pqxx::connection connection(url());
+  ASSERT_TRUE(PrepareSipSecrets(connection, secrets_).ok());
+  for (int number : {1000, 1001, 1002}) SealedOf(url(), number);
+  auto provisioning = store_->ReadProvisioning();
+  ASSERT_TRUE(provisioning.ok()) << provisioning.status();
+  ASSERT_EQ(provisioning->size(), 3u);
+  EXPECT_EQ((*provisioning)[2].sip_secret, "AAAAAAAAAAAAAAAAAAAAAAAA");
+  // Idempotent: a second start changes nothing.
+  const std::string before = SealedOf(url(), 1000);
+  ASSERT_TRUE(PrepareSipSecrets(connection, secrets_).ok());
+  EXPECT_EQ(SealedOf(url(), 1000), before);
+}
+
+TEST_F(PgUserStoreTest, AnotherKeyIsRefusedSayingWhichKeyIsMissing) {
+  ASSERT_TRUE(Create("keyed").ok());
+  absl::StatusOr<SecretBox> other = SecretBox::FromKeys(std::string(32, 'o'));
+  pqxx::connection connection(url());
+  absl::Status prepared = PrepareSipSecrets(connection, *other);
+  EXPECT_EQ(prepared.code(), absl::StatusCode::kFailedPrecondition) << prepared;
+  EXPECT_THAT(std::string(prepared.message()),
+              AllOf(HasSubstr(secrets_.current_key_id()), HasSubstr("PBX_SECRET_KEY_FILE")));
+}
+
+TEST_F(PgUserStoreTest, RotatingTheKeyResealsEverySecretWithTheSamePasswords) {
+  auto a = Create("rot-a");
+  auto b = Create("rot-b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  const std::string new_key(32, 'n');
+  absl::StatusOr<SecretBox> rotating = SecretBox::FromKeys(new_key, std::string(32, 'k'));
+  pqxx::connection connection(url());
+  absl::StatusOr<int> resealed = ResealSipSecrets(connection, *rotating);
+  ASSERT_TRUE(resealed.ok()) << resealed.status();
+  EXPECT_EQ(*resealed, 2);
+  EXPECT_EQ(*ResealSipSecrets(connection, *rotating), 0);
+  absl::StatusOr<SecretBox> only_new = SecretBox::FromKeys(new_key);
+  ASSERT_TRUE(PrepareSipSecrets(connection, *only_new).ok());
+  PgUserStore rotated(*pool_, *only_new);
+  EXPECT_EQ(rotated.GetSipCredentials(a->user.id)->password, a->sip_credentials.password);
+  EXPECT_EQ(rotated.GetSipCredentials(b->user.id)->password, b->sip_credentials.password);
 }
 
 }  // namespace

@@ -41,7 +41,9 @@ class ApplyOperationsTest : public ::testing::Test {
     host_.state.files[paths_.dialplan] = kOldDialplan;
   }
 
-  absl::StatusOr<ApplyAuditEntry> Apply() { return operations_.Apply("alice", "req-1"); }
+  absl::StatusOr<ApplyAuditEntry> Apply() { return operations_.Apply(kAlice, "", "req-1"); }
+
+  const Principal kAlice{"00000000-0000-4000-8000-0000000000a1", "alice", Role::kOperator};
 
   // The only audit row, which must be closed.
   const ApplyAuditEntry& Row() {
@@ -88,6 +90,7 @@ TEST_F(ApplyOperationsTest, WritesReloadsVerifiesAndAudits) {
   const ApplyAuditEntry& row = Row();
   EXPECT_EQ(row.outcome, ApplyOutcome::kSuccess);
   EXPECT_EQ(row.triggered_by, "alice");
+  EXPECT_EQ(row.triggered_by_key_id, kAlice.key_id);
   EXPECT_EQ(row.request_id, "req-1");
   EXPECT_EQ(row.asterisk_host, "fake://asterisk");
   EXPECT_EQ(row.user_count, 2);
@@ -156,8 +159,8 @@ TEST_F(ApplyOperationsTest, RenderFailureNeverWritesBrokenData) {
   users_.Provision(1002, "bad;secret\n[x]");  // breaks an invariant the database keeps
   auto applied = Apply();
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(Message(applied.status()), StartsWith("cannot render the configuration"));
-  EXPECT_THAT(Row().error_detail, StartsWith("cannot render the configuration"));
+  EXPECT_EQ(Message(applied.status()), "cannot render the configuration (audit id 1)");
+  EXPECT_THAT(Row().error_detail, StartsWith("cannot render the configuration: "));
   EXPECT_THAT(PhaseNames(Row()), ElementsAre("read"));
   EXPECT_EQ(host_.state.sessions_opened, 0);
 }
@@ -166,8 +169,10 @@ TEST_F(ApplyOperationsTest, AnUnreachableHostIsUnavailable) {
   host_.state.open_failure = absl::UnavailableError("cannot reach the Asterisk host");
   auto applied = Apply();
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(Message(applied.status()), HasSubstr("cannot reach the Asterisk host"));
+  EXPECT_THAT(Message(applied.status()),
+              StartsWith("the Asterisk host cannot be reached; nothing was changed (audit id 1)"));
   EXPECT_EQ(Row().outcome, ApplyOutcome::kFailure);
+  EXPECT_THAT(Row().error_detail, HasSubstr("cannot reach the Asterisk host"));
   EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render"));
   ExpectHostUnchanged();
 }
@@ -176,10 +181,10 @@ TEST_F(ApplyOperationsTest, UploadFailureLeavesTheOldFilesAndNoTemporaries) {
   host_.state.fail_create_file = 1;  // the second file
   auto applied = Apply();
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(Message(applied.status()),
-              AllOf(StartsWith("the configuration was not written; the previous files are "
-                               "unchanged and Asterisk was not reloaded"),
-                    HasSubstr("no space left")));
+  EXPECT_EQ(Message(applied.status()),
+            "the configuration was not written; the previous files are unchanged and Asterisk "
+            "was not reloaded (audit id 1)");
+  EXPECT_THAT(Row().error_detail, AllOf(HasSubstr("cannot write "), HasSubstr("no space left")));
   ExpectAuditId(applied.status(), "APPLY_FAILED", 1);
   ExpectHostUnchanged();
   EXPECT_FALSE(Reloaded());
@@ -191,13 +196,15 @@ TEST_F(ApplyOperationsTest, FirstRenameFailingReplacesNothing) {
   host_.state.fail_rename = 0;
   auto applied = Apply();
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(Message(applied.status()),
-              AllOf(StartsWith("Asterisk was not reloaded: cannot rename the new " + paths_.pjsip +
-                               " into place (nothing was replaced)"),
-                    HasSubstr("Permission denied")));
+  EXPECT_EQ(Message(applied.status()),
+            "Asterisk was not reloaded: cannot put the new files in place; nothing was replaced "
+            "(audit id 1)");
   ExpectHostUnchanged();
   EXPECT_FALSE(Reloaded());
-  EXPECT_THAT(Row().error_detail, HasSubstr("nothing was replaced"));
+  EXPECT_THAT(Row().error_detail,
+              AllOf(HasSubstr("cannot rename the new " + paths_.pjsip +
+                              " into place (nothing was replaced)"),
+                    HasSubstr("Permission denied")));
   EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "upload"));
 }
 
@@ -205,9 +212,12 @@ TEST_F(ApplyOperationsTest, SecondRenameFailingSaysWhichFileIsNew) {
   host_.state.fail_rename = 1;
   auto applied = Apply();
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(Message(applied.status()),
-              StartsWith("Asterisk was not reloaded: cannot rename the new " + paths_.dialplan +
-                         " into place (already replaced: " + paths_.pjsip + ")"));
+  EXPECT_EQ(Message(applied.status()),
+            "Asterisk was not reloaded: cannot put every new file in place; 1 of 2 were replaced "
+            "(audit id 1)");
+  EXPECT_THAT(Row().error_detail,
+              HasSubstr("cannot rename the new " + paths_.dialplan +
+                        " into place (already replaced: " + paths_.pjsip + ")"));
   EXPECT_THAT(host_.state.files[paths_.pjsip], HasSubstr("[1001-auth]"));
   EXPECT_EQ(host_.state.files[paths_.dialplan], kOldDialplan);
   EXPECT_EQ(host_.state.files.size(), 2u) << "a temporary was left behind";
@@ -222,7 +232,8 @@ TEST_F(ApplyOperationsTest, ReloadFailureKeepsTheNewFilesAndSaysAsteriskDidNotRe
   EXPECT_THAT(Message(applied.status()),
               AllOf(StartsWith("the new files are on disk but the reload failed; Asterisk did "
                                "not reload"),
-                    HasSubstr("could not reach the Asterisk daemon")));
+                    Not(HasSubstr("asterisk -rx"))));
+  EXPECT_THAT(Row().error_detail, HasSubstr("could not reach the Asterisk daemon"));
   EXPECT_THAT(host_.state.files[paths_.pjsip], HasSubstr("[1001-auth]"));
   ASSERT_EQ(Row().files.size(), 2u) << "the audit names the files written";
   EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "upload", "rename",
@@ -262,8 +273,16 @@ TEST_F(ApplyOperationsTest, AnAuditRowThatCannotBeClosedDoesNotFailADoneApply) {
   EXPECT_FALSE(store_.locked);
 }
 
-TEST_F(ApplyOperationsTest, AnInvalidTriggeredByIsRefusedBeforeAnything) {
-  auto applied = operations_.Apply("bad\nname", "req-1");
+TEST_F(ApplyOperationsTest, TheAuditNamesTheCallersKeyAndKeepsTheNote) {
+  ASSERT_TRUE(operations_.Apply(kAlice, "  after onboarding  ", "req-2").ok());
+  EXPECT_EQ(Row().triggered_by, "alice");
+  EXPECT_EQ(Row().triggered_by_key_id, kAlice.key_id);
+  EXPECT_EQ(Row().note, "after onboarding");
+  EXPECT_EQ(Row().request_id, "req-2");
+}
+
+TEST_F(ApplyOperationsTest, AnInvalidNoteIsRefusedBeforeAnything) {
+  auto applied = operations_.Apply(kAlice, "bad\nnote", "req-1");
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(store_.rows, IsEmpty());
   EXPECT_THAT(users_.calls, IsEmpty());

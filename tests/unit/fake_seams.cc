@@ -127,30 +127,37 @@ absl::StatusOr<std::unique_ptr<ApplyLock>> FakeApplyStore::LockApply(absl::Durat
   return std::unique_ptr<ApplyLock>(new FakeApplyLock(locked));
 }
 
-absl::StatusOr<ApplyAuditEntry> FakeApplyStore::OpenAudit(absl::string_view triggered_by,
-                                                          absl::string_view asterisk_host,
-                                                          absl::string_view request_id) {
-  EXPECT_TRUE(locked) << "an audit row is opened only with the Apply lock held";
+namespace {
+
+ApplyAuditEntry NewRow(int64_t id, const ApplyRequester& requester,
+                       absl::string_view asterisk_host) {
   ApplyAuditEntry entry;
-  entry.id = static_cast<int64_t>(rows.size()) + 1;
+  entry.id = id;
   entry.started_at = absl::Now();
-  entry.triggered_by = std::string(triggered_by);
+  entry.triggered_by = requester.name;
+  entry.triggered_by_key_id = requester.key_id;
+  entry.note = requester.note;
+  entry.request_id = requester.request_id;
   entry.asterisk_host = std::string(asterisk_host);
-  entry.request_id = std::string(request_id);
-  rows.push_back(entry);
   return entry;
 }
 
+}  // namespace
+
+absl::StatusOr<ApplyAuditEntry> FakeApplyStore::OpenAudit(const ApplyRequester& requester,
+                                                          absl::string_view asterisk_host) {
+  EXPECT_TRUE(locked) << "an audit row is opened only with the Apply lock held";
+  rows.push_back(NewRow(static_cast<int64_t>(rows.size()) + 1, requester, asterisk_host));
+  return rows.back();
+}
+
 absl::StatusOr<ApplyAuditEntry> FakeApplyStore::RecordRejectedApply(
-    absl::string_view triggered_by, absl::string_view asterisk_host,
-    absl::string_view request_id, absl::Duration waited, absl::string_view error_detail) {
-  ApplyAuditEntry entry;
-  entry.id = static_cast<int64_t>(rows.size()) + 1;
+    const ApplyRequester& requester, absl::string_view asterisk_host, absl::Duration waited,
+    absl::string_view error_detail) {
+  ApplyAuditEntry entry =
+      NewRow(static_cast<int64_t>(rows.size()) + 1, requester, asterisk_host);
   entry.started_at = absl::Now() - waited;
   entry.finished_at = absl::Now();
-  entry.triggered_by = std::string(triggered_by);
-  entry.asterisk_host = std::string(asterisk_host);
-  entry.request_id = std::string(request_id);
   entry.outcome = ApplyOutcome::kFailure;
   entry.error_detail = std::string(error_detail);
   entry.duration_ms = absl::ToInt64Milliseconds(waited);

@@ -53,12 +53,10 @@ class FakeApplyStore : public ApplyStore {
  public:
   absl::StatusOr<std::unique_ptr<ApplyLock>> LockApply(absl::Duration wait,
                                                        const IsCancelled& cancelled) override;
-  absl::StatusOr<ApplyAuditEntry> OpenAudit(absl::string_view triggered_by,
-                                            absl::string_view asterisk_host,
-                                            absl::string_view request_id) override;
-  absl::StatusOr<ApplyAuditEntry> RecordRejectedApply(absl::string_view triggered_by,
+  absl::StatusOr<ApplyAuditEntry> OpenAudit(const ApplyRequester& requester,
+                                            absl::string_view asterisk_host) override;
+  absl::StatusOr<ApplyAuditEntry> RecordRejectedApply(const ApplyRequester& requester,
                                                       absl::string_view asterisk_host,
-                                                      absl::string_view request_id,
                                                       absl::Duration waited,
                                                       absl::string_view error_detail) override;
   absl::Status CloseAudit(ApplyAuditEntry& entry) override;

@@ -1,0 +1,51 @@
+#include "server/keys/key_operations.h"
+
+#include <utility>
+
+#include "server/core/field_violations.h"
+#include "server/core/validation.h"
+
+namespace pbx {
+
+absl::StatusOr<CreatedApiKey> KeyOperations::CreateKey(absl::string_view name,
+                                                      absl::string_view role_name) {
+  std::vector<FieldViolation> violations;
+  absl::StatusOr<std::string> valid_name = ValidateApiKeyName(name);
+  if (!valid_name.ok()) {
+    for (FieldViolation& v : FieldViolationsOf(valid_name.status())) violations.push_back(v);
+  }
+  const std::optional<Role> role = RoleFromName(role_name);
+  if (!role) violations.push_back({"role", "must be viewer, operator or admin"});
+  if (!violations.empty()) return InvalidFieldsError("invalid API key", violations);
+
+  std::string token = GenerateApiToken(random_bytes_);
+  absl::StatusOr<ApiKeyRecord> key = store_.CreateKey(*valid_name, *role, ApiTokenHash(token));
+  if (!key.ok()) return key.status();
+  on_change_();
+  return CreatedApiKey{std::move(*key), std::move(token)};
+}
+
+absl::StatusOr<std::vector<ApiKeyRecord>> KeyOperations::ListKeys() { return store_.ListKeys(); }
+
+absl::Status KeyOperations::RevokeKey(absl::string_view id) {
+  absl::StatusOr<std::string> canonical_id = ValidateId(id, "API key");
+  if (!canonical_id.ok()) return canonical_id.status();
+  absl::Status revoked = store_.RevokeKey(*canonical_id);
+  if (revoked.ok()) on_change_();
+  return revoked;
+}
+
+absl::StatusOr<std::optional<CreatedApiKey>> KeyOperations::CreateFirstAdminKey(
+    absl::string_view name) {
+  absl::StatusOr<std::string> valid_name = ValidateApiKeyName(name);
+  if (!valid_name.ok()) return valid_name.status();
+  std::string token = GenerateApiToken(random_bytes_);
+  absl::StatusOr<std::optional<ApiKeyRecord>> key =
+      store_.CreateFirstAdminKey(*valid_name, ApiTokenHash(token));
+  if (!key.ok()) return key.status();
+  if (!key->has_value()) return std::optional<CreatedApiKey>();
+  on_change_();
+  return std::optional<CreatedApiKey>(CreatedApiKey{std::move(**key), std::move(token)});
+}
+
+}  // namespace pbx
