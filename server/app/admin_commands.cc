@@ -1,14 +1,8 @@
 #include "server/app/admin_commands.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <iostream>
 
-#include "absl/strings/str_cat.h"
-#include "server/core/sip_secret.h"
+#include "server/keys/admin_bootstrap.h"
 #include "server/keys/key_operations.h"
 #include "server/store/migrations.h"
 #include "server/store/pg_api_key_store.h"
@@ -37,24 +31,6 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> MigratedConnection(PgPool& poo
   return connection;
 }
 
-// Writes `content` to `path` with mode 0600: a temporary in the same
-// directory, flushed, then renamed over it, so the file is never half-written
-// nor readable by others for a moment.
-absl::Status WritePrivateFile(const std::string& path, const std::string& content) {
-  const std::string temporary = absl::StrCat(path, ".tmp-", RandomHex(6));
-  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::FailedPreconditionError(absl::StrCat("cannot create ", temporary));
-  const bool written = write(fd, content.data(), content.size()) ==
-                           static_cast<ssize_t>(content.size()) &&
-                       fsync(fd) == 0;
-  close(fd);
-  if (!written || rename(temporary.c_str(), path.c_str()) != 0) {
-    unlink(temporary.c_str());
-    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 int CreateAdminKeyCommand(const ServerConfig& config, const std::vector<std::string>& args) {
@@ -75,20 +51,13 @@ int CreateAdminKeyCommand(const ServerConfig& config, const std::vector<std::str
   if (!connection.ok()) return Fail(connection.status().message());
   PgApiKeyStore store(pool);
   KeyOperations keys(store);
-  absl::StatusOr<std::optional<CreatedApiKey>> created = keys.CreateFirstAdminKey(name);
+  absl::StatusOr<std::optional<ApiKeyRecord>> created = BootstrapAdminKey(keys, token_file, name);
   if (!created.ok()) return Fail(created.status().message());
   if (!created->has_value()) {
     std::cout << "an admin key exists already; nothing created" << std::endl;
     return 0;
   }
-  if (absl::Status written = WritePrivateFile(token_file, (*created)->token + "\n");
-      !written.ok()) {
-    // The key exists but nobody has its token: revoke it, so the next run can
-    // make another.
-    (void)keys.RevokeKey((*created)->key.id);
-    return Fail(written.message());
-  }
-  std::cout << "created admin key " << (*created)->key.name << " (" << (*created)->key.id
+  std::cout << "created admin key " << (*created)->name << " (" << (*created)->id
             << "); its token is in " << token_file << std::endl;
   return 0;
 }

@@ -9,9 +9,9 @@
 namespace pbx {
 
 // `pbx-server create-admin-key --token-file PATH [--name NAME]`: the first
-// admin key, without a chicken-and-egg: creates an admin key (named "admin"
-// unless given) only when no live admin key exists, and writes its token to
-// PATH (mode 0600, atomically). When one exists it creates nothing and exits 0.
+// admin key (named "admin" unless given), see BootstrapAdminKey: with the
+// token PATH holds, or a new one written to PATH. When an admin key exists it
+// creates nothing and exits 0.
 int CreateAdminKeyCommand(const ServerConfig& config, const std::vector<std::string>& args);
 
 // `pbx-server rotate-secrets`: reseals every SIP secret under the key of

@@ -85,6 +85,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
   read_string("PBX_TLS_CLIENT_CA_FILE", config.tls.client_ca_file);
   read_string("PBX_SECRET_KEY_FILE", config.secret_key_file);
   read_string("PBX_SECRET_PREVIOUS_KEY_FILE", config.previous_secret_key_file);
+  read_string("PBX_BOOTSTRAP_ADMIN_TOKEN_FILE", config.bootstrap_admin_token_file);
   // Set but empty means "keep the SSH user's group".
   if (auto group = env("PBX_ASTERISK_FILE_GROUP")) config.apply.execution.file_group = *group;
 

@@ -57,6 +57,10 @@ struct ServerConfig {
   // serve), and the one it replaces during a key rotation (optional).
   std::string secret_key_file;
   std::string previous_secret_key_file;
+  // When set: once the database is ready, and no live admin key exists, the
+  // server creates the first admin key (see BootstrapAdminKey) with the token
+  // this file holds, or a new one it writes there.
+  std::string bootstrap_admin_token_file;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(absl::string_view)>;

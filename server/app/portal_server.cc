@@ -12,6 +12,7 @@
 #include "server/app/server_credentials.h"
 #include "server/asterisk/ssh_host.h"
 #include "server/common/log.h"
+#include "server/keys/admin_bootstrap.h"
 #include "server/store/sip_secret_sealing.h"
 #include "server/transport/call_authenticator.h"
 #include "server/transport/call_pipeline.h"
@@ -74,7 +75,16 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
     const ServerConfig& config) {
   absl::StatusOr<SecretBox> secrets = LoadSecretKeys(config);
   if (!secrets.ok()) return secrets.status();
+  if (!config.bootstrap_admin_token_file.empty()) {
+    // A token file that cannot serve should stop the start, not a later step.
+    if (absl::StatusOr<std::optional<std::string>> token =
+            ReadTokenFile(config.bootstrap_admin_token_file);
+        !token.ok()) {
+      return token.status();
+    }
+  }
   std::unique_ptr<PortalServer> portal(new PortalServer(config, std::move(*secrets)));
+  portal->bootstrap_admin_token_file_ = config.bootstrap_admin_token_file;
   if (!config.metrics_listen.empty()) {
     if (absl::Status started = portal->StartMetricsEndpoint(config.metrics_listen);
         !started.ok()) {
@@ -108,7 +118,9 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   for (grpc::Service* service : services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
-  interceptors.push_back(std::make_unique<CallPipelineFactory>(portal->metrics_));
+  interceptors.push_back(std::make_unique<CallPipelineFactory>(
+      portal->metrics_,
+      [raw](absl::string_view token) { return raw->token_verifier_.Verify(token); }));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   portal->server_ = builder.BuildAndStart();
   if (portal->server_ == nullptr || portal->port_ == 0) {
@@ -129,7 +141,7 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   portal->supervisor_ = std::make_unique<DatabaseSupervisor>(
       portal->pool_, health, config.health_interval,
       [raw](pqxx::connection& connection) { return PrepareSipSecrets(connection, raw->secrets_); },
-      [raw] { raw->RecoverInterruptedApplies(); });
+      [raw] { raw->OnDatabaseReady(); });
   // The first check runs before Start returns so a healthy database serves
   // requests from the first call on.
   absl::Status first_check = portal->supervisor_->CheckNow();
@@ -158,6 +170,23 @@ absl::Status PortalServer::StartMetricsEndpoint(const std::string& listen) {
   LogInfo("metrics listening", {{"address", listen},
                                 {"port", absl::StrCat(metrics_endpoint_->port())}});
   return absl::OkStatus();
+}
+
+void PortalServer::OnDatabaseReady() {
+  RecoverInterruptedApplies();
+  BootstrapAdminKeyIfAsked();
+}
+
+void PortalServer::BootstrapAdminKeyIfAsked() {
+  if (bootstrap_admin_token_file_.empty()) return;
+  absl::StatusOr<std::optional<ApiKeyRecord>> created =
+      BootstrapAdminKey(key_operations_, bootstrap_admin_token_file_);
+  if (!created.ok()) {
+    LogError("cannot create the first admin key", {{"error", created.status().message()}});
+  } else if (created->has_value()) {
+    LogInfo("created the first admin key",
+            {{"key_id", (*created)->id}, {"token_file", bootstrap_admin_token_file_}});
+  }
 }
 
 void PortalServer::RecoverInterruptedApplies() {

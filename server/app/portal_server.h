@@ -54,8 +54,11 @@ class PortalServer {
  private:
   PortalServer(const ServerConfig& config, SecretBox secrets);
   absl::Status StartMetricsEndpoint(const std::string& listen);
-  // Closes audit rows left 'running' by a server that died mid-Apply.
+  // Once the database is ready: closes audit rows left 'running' by a server
+  // that died mid-Apply, and makes the first admin key if asked to.
+  void OnDatabaseReady();
   void RecoverInterruptedApplies();
+  void BootstrapAdminKeyIfAsked();
 
   // First, so it outlives everything that records into it.
   PortalMetrics metrics_;
@@ -77,6 +80,7 @@ class PortalServer {
   // Reads pool_ and store_ at scrape time; the endpoint goes before it.
   std::shared_ptr<StateCollector> state_collector_;
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
+  std::string bootstrap_admin_token_file_;
   int port_ = 0;
   bool stopped_ = false;
 };

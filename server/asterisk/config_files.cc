@@ -78,11 +78,13 @@ std::string CommitScript(const StagedFiles& staged, const std::string& group) {
   }
   const std::string temporary_list = absl::StrJoin(temporaries, " ");
   std::string script;
+  // -h: a temporary that someone on the host swapped for a symbolic link
+  // changes the link, never the file it points to. The mode needs no command:
+  // the files were created with it (no chmod, which would follow a link).
   if (!group.empty()) {
-    absl::StrAppend(&script, "chgrp -- ", ShellQuote(group), " ", temporary_list,
+    absl::StrAppend(&script, "chgrp -h -- ", ShellQuote(group), " ", temporary_list,
                     " || exit ", kCannotPrepare, "\n");
   }
-  absl::StrAppend(&script, "chmod 0640 -- ", temporary_list, " || exit ", kCannotPrepare, "\n");
   std::vector<std::string> directories;
   std::vector<std::string> leftovers;
   for (size_t i = 0; i < staged.targets.size(); ++i) {

@@ -15,11 +15,12 @@ struct FileWrite {
   std::string content;
 };
 
-// Replaces every file atomically (FR-009): each is uploaded and flushed under
-// a temporary name in its own directory (".NAME.tmp-SUFFIX", which the
-// "*.conf" includes never match); then one command gives them `group` and mode
-// 0640 so Asterisk can read them and renames each over its target with
-// `mv -f` (rename(2)). A failure before the renames removes the temporaries
+// Replaces every file atomically (FR-009): each is uploaded (created with
+// mode 0640) and flushed under a temporary name in its own directory
+// (".NAME.tmp-SUFFIX", which the "*.conf" includes never match); then one
+// command gives them `group` (chgrp -h: never through a symbolic link) so
+// Asterisk can read them and renames each over its target with `mv -f`
+// (rename(2)). A failure before the renames removes the temporaries
 // and leaves every target byte-identical; whatever happens, each target is
 // either wholly old or wholly new.
 absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
@@ -36,7 +37,7 @@ struct StagedFiles {
 absl::StatusOr<StagedFiles> StageFiles(AsteriskHostSession& session,
                                        const std::vector<FileWrite>& files,
                                        const std::string& suffix);
-// In one command: sets group and mode, renames the staged files over their
+// In one command: sets the group, renames the staged files over their
 // targets (one rename(2) each), syncs their directories, and removes the
 // temporaries an Apply killed mid-upload left next to them. On failure the
 // message says which targets were already replaced.

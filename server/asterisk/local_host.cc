@@ -1,6 +1,7 @@
 #include "server/asterisk/local_host.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -29,6 +30,13 @@ class LocalSession : public AsteriskHostSession {
   absl::Status CreateFile(const std::string& path, const std::string& content) override {
     const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0) return ErrnoError("cannot create", path);
+    // Whatever the umask: 0640 is what lets Asterisk read it, and setting it
+    // on the descriptor is the one way no one can redirect to another file.
+    if (fchmod(fd, 0640) != 0) {
+      absl::Status status = ErrnoError("cannot set the mode of", path);
+      close(fd);
+      return status;
+    }
     size_t written = 0;
     while (written < content.size()) {
       ssize_t n = write(fd, content.data() + written, content.size() - written);

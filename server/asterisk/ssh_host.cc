@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/asterisk/shell.h"
@@ -156,6 +157,20 @@ class SshSession : public AsteriskHostSession {
     }
     sftp_file file = sftp_open(sftp_.get(), path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0640);
     if (file == nullptr) return SftpError("cannot create " + path);
+    // The mode is set at creation, never later by path (a later chmod would
+    // follow a symbolic link someone put in the file's place). A host umask
+    // stricter than 0027 would keep Asterisk from reading the file: say so.
+    if (sftp_attributes attributes = sftp_fstat(file); attributes != nullptr) {
+      const uint32_t mode = attributes->permissions & 0777;
+      sftp_attributes_free(attributes);
+      if (mode != 0640) {
+        sftp_close(file);
+        return absl::InternalError(absl::StrCat(
+            "the host created ", path, " with mode ", absl::StrFormat("%04o", mode),
+            " instead of 0640: its SFTP server's umask keeps Asterisk from reading it "
+            "(set it to 0027 or looser, e.g. `Subsystem sftp internal-sftp -u 0027`)"));
+      }
+    }
     size_t written = 0;
     while (written < content.size()) {
       const size_t chunk = std::min<size_t>(content.size() - written, 32 * 1024);

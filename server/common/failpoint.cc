@@ -1,5 +1,7 @@
 #include "server/common/failpoint.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -20,9 +22,16 @@ const std::string& ArmedFailpoint() {
 }  // namespace
 
 void Failpoint(absl::string_view name) {
-  if (ArmedFailpoint().empty() || ArmedFailpoint() != name) return;
+  const std::string& armed = ArmedFailpoint();
+  if (armed.empty() || absl::string_view(armed).substr(0, armed.find('@')) != name) return;
   LogWarning("failpoint reached", {{"failpoint", name}});
-  while (true) absl::SleepFor(absl::Hours(1));
+  const size_t at = armed.find('@');
+  if (at == std::string::npos) {
+    while (true) absl::SleepFor(absl::Hours(1));
+  }
+  const std::string release = armed.substr(at + 1);
+  while (access(release.c_str(), F_OK) != 0) absl::SleepFor(absl::Milliseconds(20));
+  LogWarning("failpoint released", {{"failpoint", name}});
 }
 
 }  // namespace pbx

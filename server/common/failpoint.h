@@ -5,11 +5,13 @@
 
 namespace pbx {
 
-// Named points inside long operations where the crash-consistency tests stop
-// the server (kill -9). When the environment variable PBX_FAILPOINT equals
-// `name`, the calling thread logs "failpoint reached" and then blocks for
-// good, so the test can kill the process exactly there. Unset (always, in
-// production) it costs one comparison.
+// Named points inside long operations where tests stop the server. When the
+// environment variable PBX_FAILPOINT equals `name`, the calling thread logs
+// "failpoint reached" and then blocks for good, so the crash-consistency tests
+// can kill the process exactly there. PBX_FAILPOINT=`name`@`path` blocks only
+// until the file `path` exists, so a test can act on the host in the middle of
+// an operation and let it go on. Unset (always, in production) it costs one
+// comparison.
 void Failpoint(absl::string_view name);
 
 }  // namespace pbx

@@ -36,10 +36,13 @@ absl::Status KeyOperations::RevokeKey(absl::string_view id) {
 }
 
 absl::StatusOr<std::optional<CreatedApiKey>> KeyOperations::CreateFirstAdminKey(
-    absl::string_view name) {
+    absl::string_view name, const std::optional<std::string>& given_token) {
   absl::StatusOr<std::string> valid_name = ValidateApiKeyName(name);
   if (!valid_name.ok()) return valid_name.status();
-  std::string token = GenerateApiToken(random_bytes_);
+  if (given_token && !IsWellFormedApiToken(*given_token)) {
+    return absl::InvalidArgumentError("not an API token (pbx_ and 43 characters of base64url)");
+  }
+  std::string token = given_token ? *given_token : GenerateApiToken(random_bytes_);
   absl::StatusOr<std::optional<ApiKeyRecord>> key =
       store_.CreateFirstAdminKey(*valid_name, ApiTokenHash(token));
   if (!key.ok()) return key.status();

@@ -29,9 +29,11 @@ class KeyOperations {
   absl::StatusOr<std::vector<ApiKeyRecord>> ListKeys();
   // INVALID_ARGUMENT for a malformed id, NOT_FOUND when no live key has it.
   absl::Status RevokeKey(absl::string_view id);
-  // The first admin key, named `name`, when no live admin key exists yet;
-  // nullopt when one does (nothing is created then).
-  absl::StatusOr<std::optional<CreatedApiKey>> CreateFirstAdminKey(absl::string_view name);
+  // The first admin key, named `name`, when no live admin key exists yet:
+  // with `token` when given (INVALID_ARGUMENT unless well-formed), else a new
+  // one. nullopt when an admin key exists (nothing is created then).
+  absl::StatusOr<std::optional<CreatedApiKey>> CreateFirstAdminKey(
+      absl::string_view name, const std::optional<std::string>& token = std::nullopt);
 
  private:
   ApiKeyStore& store_;

@@ -1,6 +1,6 @@
 #include "server/transport/apply_service_impl.h"
 
-#include "server/transport/call_authenticator.h"
+#include "server/transport/call_pipeline.h"
 #include "server/transport/proto_convert.h"
 #include "server/transport/request_id.h"
 #include "server/transport/status_mapping.h"

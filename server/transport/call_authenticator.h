@@ -2,10 +2,8 @@
 #define PBX_SERVER_TRANSPORT_CALL_AUTHENTICATOR_H_
 
 #include <functional>
-#include <optional>
 
 #include <grpcpp/security/auth_metadata_processor.h>
-#include <grpcpp/server_context.h>
 
 #include "absl/status/statusor.h"
 #include "server/core/api_key.h"
@@ -22,8 +20,12 @@ namespace pbx {
 //    malformed, unknown or revoked, with one message whatever the reason;
 //  - PERMISSION_DENIED when the key's role is below the method's
 //    (pbx.v1.required_role);
-//  - else the caller's key is attached to the call (CallerOf reads it) and the
-//    authorization metadata is consumed, so no handler or log ever sees it.
+//  - else the call goes on to the call pipeline (call_pipeline.h), which
+//    names the caller for the handlers.
+// It attaches nothing to the call: gRPC 1.51 hands the processor the
+// connection's auth context, shared by every call on that connection (the
+// gateway sends every REST caller's calls over one), so a property added here
+// would leak to other calls and race with them.
 // Health and reflection pass without a key. A refused call gets its "rpc" log
 // line and its metrics here, as the call pipeline never sees it.
 class CallAuthenticator : public grpc::AuthMetadataProcessor {
@@ -40,16 +42,16 @@ class CallAuthenticator : public grpc::AuthMetadataProcessor {
                        OutputMetadata* consumed, OutputMetadata* response) override;
 
  private:
-  grpc::Status Admit(const InputMetadata& metadata, absl::string_view path,
-                     grpc::AuthContext* context, OutputMetadata* consumed);
+  grpc::Status Admit(const InputMetadata& metadata, absl::string_view path);
 
   const MethodRoles roles_;
   const TokenCheck check_token_;
   PortalMetrics& metrics_;
 };
 
-// The API key the call was admitted with; nullopt for open methods.
-std::optional<Principal> CallerOf(const grpc::ServerContextBase& context);
+// The bearer token in an `authorization` metadata value ("Bearer <token>");
+// empty when there is none.
+absl::string_view BearerToken(absl::string_view authorization);
 
 }  // namespace pbx
 

@@ -14,12 +14,27 @@ namespace pbx {
 namespace {
 
 using grpc::experimental::InterceptionHookPoints;
+using Metadata = std::multimap<grpc::string_ref, grpc::string_ref>;
+
+constexpr char kAuthorization[] = "authorization";
+// Where the caller travels from the pipeline to the handlers, in the call's
+// metadata. Whatever a client sends under these keys is removed first.
+constexpr char kCallerKeyId[] = "pbx-caller-key-id";
+constexpr char kCallerKeyName[] = "pbx-caller-key-name";
+constexpr char kCallerRole[] = "pbx-caller-role";
+
+std::string MetadataValue(const Metadata& metadata, const char* key) {
+  auto it = metadata.find(key);
+  return it == metadata.end() ? std::string()
+                              : std::string(it->second.data(), it->second.size());
+}
 
 class CallPipeline : public grpc::experimental::Interceptor {
  public:
-  CallPipeline(PortalMetrics& metrics, grpc::experimental::ServerRpcInfo& info)
+  CallPipeline(PortalMetrics& metrics, const CallPipelineFactory::TokenCheck& check_token,
+               grpc::experimental::ServerRpcInfo& info)
       : metrics_(metrics),
-        info_(info),
+        check_token_(check_token),
         method_(BoundedMethodName(info.method() != nullptr ? info.method() : "")) {}
 
   ~CallPipeline() override {
@@ -41,13 +56,27 @@ class CallPipeline : public grpc::experimental::Interceptor {
   }
 
  private:
-  void Begin(std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+  // The handlers read the request id and the caller from the call's metadata:
+  // leave them only what this pipeline vouches for. The string_refs point into
+  // this object, which lives as long as the call.
+  void Begin(Metadata& metadata) {
     request_id_ = RequestIdFrom(metadata);
-    caller_ = CallerOf(*info_.server_context());
-    // The handler reads the id from the metadata: leave it only the valid one.
-    // The string_refs point into this object, which lives as long as the call.
     metadata.erase(kRequestIdMetadataKey);
     metadata.emplace(kRequestIdMetadataKey, request_id_);
+    for (const char* key : {kCallerKeyId, kCallerKeyName, kCallerRole}) metadata.erase(key);
+    const std::string authorization = MetadataValue(metadata, kAuthorization);
+    metadata.erase(kAuthorization);
+    if (!authorization.empty()) {
+      // Checked already by the authenticator; this looks the key up again in
+      // memory (gRPC 1.51 gives that stage no safe way to hand it over).
+      if (absl::StatusOr<Principal> caller = check_token_(BearerToken(authorization)); caller.ok()) {
+        caller_ = std::move(*caller);
+        role_ = std::string(RoleName(caller_->role));
+        metadata.emplace(kCallerKeyId, caller_->key_id);
+        metadata.emplace(kCallerKeyName, caller_->key_name);
+        metadata.emplace(kCallerRole, role_);
+      }
+    }
     log_scope_.emplace(request_id_);
   }
 
@@ -58,9 +87,10 @@ class CallPipeline : public grpc::experimental::Interceptor {
   }
 
   PortalMetrics& metrics_;
-  grpc::experimental::ServerRpcInfo& info_;
+  const CallPipelineFactory::TokenCheck& check_token_;
   const std::string method_;
   std::optional<Principal> caller_;
+  std::string role_;
   const absl::Time start_ = absl::Now();
   std::string request_id_;
   std::optional<ScopedLogRequestId> log_scope_;
@@ -71,7 +101,15 @@ class CallPipeline : public grpc::experimental::Interceptor {
 
 grpc::experimental::Interceptor* CallPipelineFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new CallPipeline(metrics_, *info);
+  return new CallPipeline(metrics_, check_token_, *info);
+}
+
+std::optional<Principal> CallerOf(const grpc::ServerContextBase& context) {
+  const Metadata& metadata = context.client_metadata();
+  Principal caller{MetadataValue(metadata, kCallerKeyId), MetadataValue(metadata, kCallerKeyName),
+                   RoleFromName(MetadataValue(metadata, kCallerRole)).value_or(Role::kViewer)};
+  if (caller.key_id.empty()) return std::nullopt;
+  return caller;
 }
 
 }  // namespace pbx

@@ -1,20 +1,31 @@
 #ifndef PBX_SERVER_TRANSPORT_CALL_PIPELINE_H_
 #define PBX_SERVER_TRANSPORT_CALL_PIPELINE_H_
 
+#include <functional>
+#include <optional>
+
+#include <grpcpp/server_context.h>
 #include <grpcpp/support/server_interceptor.h>
 
+#include "absl/status/statusor.h"
+#include "server/core/api_key.h"
 #include "server/observability/portal_metrics.h"
 
 namespace pbx {
 
 // The one pipeline every call to the server goes through (ours, health and
-// reflection alike), so no handler repeats any of it:
+// reflection alike), so no handler repeats any of it. Its first stage, the
+// CallAuthenticator on the listener's credentials, has admitted the call (or
+// refused it, and then the call never gets here); this second stage does:
+//  - the caller: the API key of the call's bearer token, for the handlers
+//    (CallerOf); the token itself is taken out of the call's metadata, so no
+//    handler or log line ever holds it;
 //  - the request id: the caller's x-request-id when valid, else a new one. It
 //    replaces what the caller sent in the call's metadata (handlers read it
 //    with RequestIdOf) and goes back to the caller as x-request-id initial
 //    metadata;
 //  - every line logged while the call is handled carries it;
-//  - one "rpc" log line per call: method, final code, duration;
+//  - one "rpc" log line per call: method, final code, duration, the caller's key;
 //  - the metrics: method, final code and latency in PortalMetrics, recorded
 //    before the status goes out, so a client that has its answer finds the
 //    call counted; a call cancelled before any status was sent counts as
@@ -27,14 +38,22 @@ namespace pbx {
 // handler on one thread (the log lines' request id is thread-local).
 class CallPipelineFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit CallPipelineFactory(PortalMetrics& metrics) : metrics_(metrics) {}
+  using TokenCheck = std::function<absl::StatusOr<Principal>(absl::string_view token)>;
+
+  CallPipelineFactory(PortalMetrics& metrics, TokenCheck check_token)
+      : metrics_(metrics), check_token_(std::move(check_token)) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
 
  private:
   PortalMetrics& metrics_;
+  TokenCheck check_token_;
 };
+
+// The API key the call came with, as the call pipeline named it; nullopt for
+// a call without a valid one (open methods).
+std::optional<Principal> CallerOf(const grpc::ServerContextBase& context);
 
 }  // namespace pbx
 

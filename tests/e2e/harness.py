@@ -5,6 +5,8 @@ Everything here talks to loopback addresses only.
 
 from __future__ import annotations
 
+import atexit
+import base64
 import functools
 import http.client
 import json
@@ -266,16 +268,25 @@ class Response:
 
 
 class Client:
-    """Tiny JSON client. One connection per request, so it is safe to share across threads."""
+    """Tiny JSON client. One connection per request, so it is safe to share across threads.
+    With a token, every request carries `Authorization: Bearer <token>` (a call's own headers may override or,
+    with {"Authorization": None}, drop it)."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0):
+    def __init__(self, base_url: str, timeout: float = 10.0, token: str | None = None):
         self.base_url = base_url.rstrip("/")
         u = urllib.parse.urlsplit(self.base_url)
         self.host, self.port = u.hostname, u.port
+        self.token = token
+
+    def with_token(self, token: str | None) -> "Client":
+        """The same gateway, called with another API token (None: none)."""
+        return Client(self.base_url, token=token)
 
     def call(self, method: str, path: str, body=None, *, raw: bytes | None = None,
              headers: dict | None = None, timeout: float = 10.0) -> Response:
         hdrs = {"Accept": "application/json"}
+        if self.token:
+            hdrs["Authorization"] = f"Bearer {self.token}"
         data = None
         if raw is not None:
             data = raw
@@ -285,6 +296,7 @@ class Client:
             hdrs["Content-Type"] = "application/json"
         if headers:
             hdrs.update(headers)
+        hdrs = {k: v for k, v in hdrs.items() if v is not None}
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             conn.request(method, path, body=data, headers=hdrs)
@@ -318,6 +330,42 @@ class Client:
 
     def count_users(self) -> int:
         return len(self.list_users())
+
+
+# --------------------------------------------------------------------------- keys and tokens
+
+# Everything the suite's servers need to hold secrets: one sealing key for the whole session, and one admin token per
+# database (every server on a database shares it: the first to find no admin key creates it with this token, see
+# PBX_BOOTSTRAP_ADMIN_TOKEN_FILE). Files, never command lines or environments of their own: the secrets grep of the
+# logs looks for these values.
+SECRETS_DIR = Path(tempfile.mkdtemp(prefix="pbx-e2e-secrets-"))
+os.chmod(SECRETS_DIR, 0o700)
+atexit.register(shutil.rmtree, SECRETS_DIR, True)
+SECRET_KEY_FILE = SECRETS_DIR / "secret.key"
+SECRET_KEY_FILE.write_bytes(os.urandom(32))
+_tokens: dict[str, Path] = {}
+_tokens_lock = threading.Lock()
+
+
+def new_api_token() -> str:
+    """A token of the portal's form (pbx_ + 43 characters of base64url): what an admin key's bootstrap accepts."""
+    return "pbx_" + base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def admin_token_file(db_url: str) -> Path:
+    """The file holding the admin token of `db_url`'s database (made on first use)."""
+    with _tokens_lock:
+        path = _tokens.get(db_url)
+        if path is None:
+            path = SECRETS_DIR / f"admin-{len(_tokens)}.token"
+            path.write_text(new_api_token() + "\n")
+            path.chmod(0o600)
+            _tokens[db_url] = path
+        return path
+
+
+def admin_token(db_url: str) -> str:
+    return admin_token_file(db_url).read_text().strip()
 
 
 # --------------------------------------------------------------------------- processes
@@ -379,6 +427,8 @@ class Server:
             "PBX_DB_POOL_SIZE": "8",
             "PBX_DB_CONNECT_TIMEOUT_S": "2",
             "PBX_DB_STATEMENT_TIMEOUT_MS": "5000",
+            "PBX_SECRET_KEY_FILE": str(SECRET_KEY_FILE),
+            "PBX_BOOTSTRAP_ADMIN_TOKEN_FILE": str(admin_token_file(db_url)),
         })
         env.update(extra_env or {})
         self.proc = Proc("server", [str(SERVER_BIN)], env, log_prefix)
@@ -407,7 +457,9 @@ class Portal:
         self.base_url = self.gateway.base_url
         self.server_metrics_url = f"http://{self.server.metrics_addr}/metrics"
         self.gateway_metrics_url = f"{self.base_url}/metrics"
-        self.client = Client(self.base_url)
+        # The admin key every server on this database bootstraps; tests that need another role make keys.
+        self.admin_token = admin_token(db_url)
+        self.client = Client(self.base_url, token=self.admin_token)
 
     # shorthand: portal.call(...) / portal.create_user(...)
     def __getattr__(self, item):

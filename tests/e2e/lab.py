@@ -436,8 +436,10 @@ def header_hash(text: str) -> str | None:
 # --------------------------------------------------------------------------- portal calls
 
 def apply(portal, admin: str | None = "e2e-admin", body=None, timeout: float = 180) -> h.Response:
-    headers = {"X-Admin-User": admin} if admin is not None else None
-    return portal.client.post("/apply", {} if body is None else body, headers=headers, timeout=timeout)
+    """POST /apply as the portal's admin key, with `admin` as the note (the audit names the key, not the note)."""
+    if body is None:
+        body = {"note": admin} if admin is not None else {}
+    return portal.client.post("/apply", body, timeout=timeout)
 
 
 def apply_ok(portal, admin: str = "e2e-admin", timeout: float = 180) -> dict:

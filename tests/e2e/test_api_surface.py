@@ -12,11 +12,11 @@ import lab as L
 
 def test_apply_without_a_reachable_host_fails_with_its_audit_id(shared_portal):
     """This portal has no Asterisk host configured: the Apply fails with 500, but is audited."""
-    r = shared_portal.call("POST", "/apply", {}, headers={"X-Admin-User": "e2e-admin"})
+    r = shared_portal.call("POST", "/apply", {"note": "e2e-admin"})
     h.assert_error(r, 500, h.INTERNAL)
     entry = L.audit_entry(shared_portal, L.error_audit_id(r))
     assert entry["outcome"] == "APPLY_OUTCOME_FAILURE", entry
-    assert entry["triggered_by"] == "e2e-admin", entry
+    assert entry["triggered_by"] == "admin" and entry["note"] == "e2e-admin", entry
     assert entry["error_detail"], entry
 
 

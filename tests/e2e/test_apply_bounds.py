@@ -142,7 +142,7 @@ def test_abandoned_applies_stop_waiting(portals, new_db, pg, lab):
     try:
         def abandon(i):
             try:
-                p.client.post("/apply", {}, headers={"X-Admin-User": f"gone-{i}"}, timeout=0.5)
+                p.client.post("/apply", {"note": f"gone-{i}"}, timeout=0.5)
             except OSError:
                 pass  # the client gave up, as intended
 
@@ -151,7 +151,8 @@ def test_abandoned_applies_stop_waiting(portals, new_db, pg, lab):
             t.start()
         for t in threads:
             t.join(10)
-        r = grpcurl("-plaintext", "-max-time", "1", "-d", "{}", p.grpc_addr, "pbx.v1.ApplyService/Apply")
+        r = grpcurl("-plaintext", "-max-time", "1", "-d", "{}", p.grpc_addr, "pbx.v1.ApplyService/Apply",
+                    token=p.admin_token)
         assert r.returncode != 0, r
         abandoned_at = time.monotonic()
         h.wait_until(lambda: lock_waiters(pg, db) == 0, 5, 0.1, "the abandoned Applies to stop waiting")
@@ -162,7 +163,7 @@ def test_abandoned_applies_stop_waiting(portals, new_db, pg, lab):
     finally:
         held.release()
     entries = L.audit_log(p, 100)
-    gone = [e for e in entries if e["triggered_by"].startswith("gone-")]
+    gone = [e for e in entries if e["note"].startswith("gone-")]
     assert len(gone) == 20, entries
     assert all("went away" in e["error_detail"] for e in gone), gone
     L.apply_ok(p, "after-abandoned")

@@ -97,12 +97,12 @@ def test_apply_waiting_too_long_for_the_lock_is_aborted(portals, new_db, lab):
     finally:
         silent.close()
     h.assert_error(r, 409, h.ABORTED)
-    holder_rows = [e for e in audit_now if e["triggered_by"] == "holder"]
+    holder_rows = [e for e in audit_now if e["note"] == "holder"]
     assert holder_rows and holder_rows[0]["outcome"] == "APPLY_OUTCOME_RUNNING", \
         f"the lock holder finished before the waiter gave up: {audit_now}"
     # The Apply that never ran is audited too, and the error names its row.
     audit_id = L.error_audit_id(r, reason="APPLY_NOT_STARTED")
-    waiter_rows = [e for e in audit_now if e["triggered_by"] == "waiter"]
+    waiter_rows = [e for e in audit_now if e["note"] == "waiter"]
     assert [str(e["id"]) for e in waiter_rows] == [audit_id], audit_now
     assert waiter_rows[0]["outcome"] == "APPLY_OUTCOME_FAILURE", waiter_rows
     assert "another Apply is still running" in waiter_rows[0]["error_detail"], waiter_rows

@@ -12,7 +12,7 @@ def test_local_transport_applies_and_verifies(portals, new_db, lab):
     log_offset = lab.messages_log_size()
     audit = L.apply_ok(portal, admin="local-admin")
     assert not lab.config_errors_since(log_offset), "Asterisk complained about the generated files"
-    assert audit["user_count"] == 3 and audit["triggered_by"] == "local-admin", audit
+    assert audit["user_count"] == 3 and audit["note"] == "local-admin", audit
 
     lab.assert_files_match_audit(audit, local=True)
     lab.assert_file_modes()

@@ -61,7 +61,9 @@ def test_one_user_is_provisioned_on_the_live_asterisk(apply_portal, lab):
 
     assert audit["outcome"] == "APPLY_OUTCOME_SUCCESS", audit
     assert audit["verification"].startswith("ok"), audit
-    assert audit["triggered_by"] == "alice-admin", audit
+    # The audit names the API key that asked; what the caller typed is only a note.
+    assert audit["triggered_by"] == "admin" and audit["triggered_by_key_id"], audit
+    assert audit["note"] == "alice-admin", audit
     assert audit["user_count"] == 1, audit
     assert not audit.get("error_detail"), audit
     assert "res_pjsip.so" in audit["reload_output"] and "Dialplan reloaded" in audit["reload_output"], audit
@@ -70,7 +72,8 @@ def test_one_user_is_provisioned_on_the_live_asterisk(apply_portal, lab):
     lab.assert_files_match_audit(audit)
     # The log holds the same entry.
     logged = L.audit_entry(apply_portal, audit["id"])
-    for k in ("outcome", "triggered_by", "user_count", "content_hash", "files", "verification"):
+    for k in ("outcome", "triggered_by", "triggered_by_key_id", "note", "user_count", "content_hash", "files",
+              "verification"):
         assert logged[k] == audit[k], f"GET /apply/audit {k}: {logged[k]!r} != {audit[k]!r}"
 
 

@@ -64,7 +64,7 @@ def test_audit_log_is_newest_first_and_honours_limit(apply_portal, lab):
 
     everything = L.audit_log(apply_portal)
     assert [e["id"] for e in everything] == ids[::-1], f"not newest first: {[e['id'] for e in everything]}"
-    assert [e["triggered_by"] for e in everything] == [f"auditor-{i}" for i in (3, 2, 1, 0)]
+    assert [e["note"] for e in everything] == [f"auditor-{i}" for i in (3, 2, 1, 0)]
     starts = [e["started_at"] for e in everything]
     assert starts == sorted(starts, reverse=True), starts
     assert [e["user_count"] for e in everything] == [4, 3, 2, 1]

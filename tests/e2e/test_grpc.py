@@ -9,10 +9,12 @@ import pytest
 import harness as h
 
 
-def grpcurl(*args, timeout=20):
+def grpcurl(*args, token: str | None = None, timeout=20):
+    """grpcurl with `args`; with a token, the call carries `authorization: Bearer <token>` metadata."""
     if not os.access(h.GRPCURL_BIN, os.X_OK):
         pytest.fail(f"grpcurl missing at {h.GRPCURL_BIN}")
-    return subprocess.run([str(h.GRPCURL_BIN), "-max-time", "10", *args],
+    auth = ["-H", f"authorization: Bearer {token}"] if token else []
+    return subprocess.run([str(h.GRPCURL_BIN), "-max-time", "10", *auth, *args],
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -58,7 +60,7 @@ def test_health_serving_with_local_proto(shared_portal, tmp_path):
 
 def test_create_user_via_grpcurl(shared_portal):
     r = grpcurl("-plaintext", "-d", json.dumps({"name": "Grpc User", "email": "grpc.user@example.com"}),
-                shared_portal.grpc_addr, "pbx.v1.UserService/CreateUser")
+                shared_portal.grpc_addr, "pbx.v1.UserService/CreateUser", token=shared_portal.admin_token)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     user = out["user"]
@@ -72,6 +74,7 @@ def test_create_user_via_grpcurl(shared_portal):
 
 
 def test_invalid_argument_via_grpcurl(shared_portal):
-    r = grpcurl("-plaintext", "-d", "{}", shared_portal.grpc_addr, "pbx.v1.UserService/CreateUser")
+    r = grpcurl("-plaintext", "-d", "{}", shared_portal.grpc_addr, "pbx.v1.UserService/CreateUser",
+                token=shared_portal.admin_token)
     assert r.returncode != 0
     assert "InvalidArgument" in r.stdout + r.stderr, r.stdout + r.stderr

@@ -60,7 +60,7 @@ def rpc(s: Scrape, method: str, code: str, service: str = "pbx.v1.UserService") 
 def test_requests_are_counted_by_method_and_code_on_both_sides(portal):
     rest = [L.create_user(portal, f"Metrics User {i}", f"metrics.{i}@example.com") for i in range(2)]
     r = grpcurl("-plaintext", "-d", json.dumps({"name": "Grpc Metrics", "email": "grpc.metrics@example.com"}),
-                portal.grpc_addr, "pbx.v1.UserService/CreateUser")
+                portal.grpc_addr, "pbx.v1.UserService/CreateUser", token=portal.admin_token)
     assert r.returncode == 0, r.stderr
     assert portal.get(f"/users/{MISSING_ID}").status == 404
     h.assert_error(portal.post("/users", {}), 400, h.INVALID_ARGUMENT)

@@ -124,6 +124,24 @@ def test_no_secret_in_any_log(own_cluster, portals, lab, request):
             sip_passwords.add(r.json["password"])
         assert call("list", c, "GET", "/users").status == 200
 
+        # API keys: the tokens shown at creation, and every way a token can be sent wrong or right.
+        api_tokens = {p.admin_token}
+        for role in ("viewer", "operator", "admin"):
+            r = call("create-key", c, "POST", "/api-keys", {"name": f"secret-{role}", "role": role})
+            assert r.status == 201, r
+            api_tokens.add(r.json["token"])
+            assert call("use-key", c.with_token(r.json["token"]), "GET", "/users").status == 200
+        revoked = call("create-key", c, "POST", "/api-keys", {"name": "secret-revoked", "role": "viewer"})
+        api_tokens.add(revoked.json["token"])
+        assert call("revoke-key", c, "DELETE", f"/api-keys/{revoked.json['api_key']['id']}").status == 200
+        h.wait_until(lambda: c.with_token(revoked.json["token"]).get("/users").status == 401, 10, 0.2,
+                     "the revoked token to be refused")
+        for header in (f"Bearer {revoked.json['token']}", f"Basic {p.admin_token}", p.admin_token,
+                       f"Bearer {p.admin_token}x"):
+            r = call("bad-token", c, "GET", "/users", headers={"Authorization": header})
+            assert r.status == 401, r
+        assert call("list-keys", c, "GET", "/api-keys").status == 200
+
         # Validation and other client errors.
         bad = [
             ("POST", "/users", {"name": "", "email": "nope"}, None),
@@ -137,7 +155,7 @@ def test_no_secret_in_any_log(own_cluster, portals, lab, request):
             ("GET", "/users/00000000-0000-4000-8000-000000000000/sip-credentials", None, None),
             ("DELETE", "/users/00000000-0000-4000-8000-000000000000", None, None),
             ("GET", "/apply/audit?limit=5000", None, None),
-            ("POST", "/apply", {"triggered_by": "x" * 5000}, None),
+            ("POST", "/apply", {"note": "x" * 5000}, None),
         ]
         for method, path, body, raw in bad:
             r = c.call(method, path, body, raw=raw, timeout=30)
@@ -146,7 +164,7 @@ def test_no_secret_in_any_log(own_cluster, portals, lab, request):
             work["validation_errors"] += 1
 
         # Applies: one good, one failing to write, one to an unreachable host.
-        r = call("apply", c, "POST", "/apply", {}, headers={"X-Admin-User": "secret-admin"})
+        r = call("apply", c, "POST", "/apply", {"note": "secret-admin"})
         assert r.status == 200, f"{r!r}\n{p.server.proc.stderr_tail()}"
         work["applies_ok"] += 1
         create(100)
@@ -204,6 +222,13 @@ def test_no_secret_in_any_log(own_cluster, portals, lab, request):
             assert PASSWORD_RE.match(pw), pw
             needles.add(pw, "sip_password")
         needles.add(db_secret, "database_password")
+        for token in api_tokens:
+            needles.add(token, "api_token")
+        key = h.SECRET_KEY_FILE.read_bytes()
+        needles.add(key.hex(), "secret_key")
+        needles.add(base64.b64encode(key).decode(), "secret_key")
+        needles.add(base64.urlsafe_b64encode(key).decode().rstrip("="), "secret_key")
+        rec["api_tokens_checked"] = len(api_tokens)
         rec["sip_passwords_checked"] = len(sip_passwords)
         rec["db_secret_checked"] = True
 
@@ -238,6 +263,8 @@ def test_no_secret_in_any_log(own_cluster, portals, lab, request):
                 continue
             if r.status < 400 and what in ("create", "credentials") and all(k == "sip_password" for k, _ in found):
                 continue
+            if r.status == 201 and what == "create-key" and all(k == "api_token" for k, _ in found):
+                continue  # a key's token is shown once, when it is created
             hits.append({"needle_kind": ",".join(sorted({k for k, _ in found})),
                          "where": f"response to {what}: HTTP {r.status} {r.text[:200]!r}"})
         rec["hits"] = hits

@@ -63,8 +63,8 @@ class Conn:
     """One keep-alive HTTP/1.1 connection per thread (a new TCP connection per request would run the machine out of
     ephemeral ports in a long soak)."""
 
-    def __init__(self, host, port):
-        self.host, self.port = host, port
+    def __init__(self, host, port, token):
+        self.host, self.port, self.token = host, port, token
         self.c = None
 
     def request(self, method, path, body=None, timeout=180.0):
@@ -74,7 +74,7 @@ class Conn:
         if self.c.sock is not None:
             self.c.sock.settimeout(timeout)
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", "Authorization": f"Bearer {self.token}"}
         if data is not None:
             headers["Content-Type"] = "application/json"
         try:
@@ -120,7 +120,7 @@ class State:
 
 def worker(n, base, state: State, stop_at):
     rnd = random.Random(SEED + n)
-    conn = Conn(base.host, base.port)
+    conn = Conn(base.host, base.port, base.token)
     mix = OPERATOR_WEIGHTS if n < OPERATORS else WEIGHTS
     ops, weights = list(mix), list(mix.values())
     try:
@@ -197,7 +197,7 @@ def one(op, uid, rnd, conn: Conn, state: State, t0):
         else:
             state.bad(op, f"delete -> {r.status}", r)
     elif op == "apply":
-        r = done(conn.request("POST", "/apply", {"triggered_by": "soak"}))
+        r = done(conn.request("POST", "/apply", {"note": "soak"}))
         if r.status == 409 and (r.json or {}).get("code") == h.ABORTED:
             with state.lock:
                 state.apply_aborted += 1
@@ -248,7 +248,7 @@ def test_soak(apply_portal, lab, request):
     with R.recording(request, SEED, name="soak") as rec:
         portal = apply_portal
         # A first Apply, so the lab holds this portal's (empty) configuration and later Applies have a baseline.
-        r = portal.client.post("/apply", {"triggered_by": "soak-setup"}, timeout=180)
+        r = portal.client.post("/apply", {"note": "soak-setup"}, timeout=180)
         assert r.status == 200, f"first Apply failed: {r!r}"
 
         state = State()

@@ -66,14 +66,15 @@ def test_an_invalid_id_is_replaced_not_logged(shared_portal):
 
 def test_grpc_caller_id_travels_and_comes_back_in_response_headers(shared_portal):
     r = grpcurl("-plaintext", "-v", "-H", "x-request-id: grpc-req-7", shared_portal.grpc_addr,
-                "pbx.v1.UserService/ListUsers")
+                "pbx.v1.UserService/ListUsers", token=shared_portal.admin_token)
     assert r.returncode == 0, r.stderr
     assert re.search(r"^x-request-id: grpc-req-7$", r.stdout, re.M), f"not in the response headers:\n{r.stdout}"
     wait_for_log(shared_portal.server.proc, "grpc-req-7", msg="rpc", method="/pbx.v1.UserService/ListUsers")
 
 
 def test_grpc_caller_without_an_id_gets_one(shared_portal):
-    r = grpcurl("-plaintext", "-v", shared_portal.grpc_addr, "pbx.v1.UserService/ListUsers")
+    r = grpcurl("-plaintext", "-v", shared_portal.grpc_addr, "pbx.v1.UserService/ListUsers",
+                token=shared_portal.admin_token)
     assert r.returncode == 0, r.stderr
     m = re.search(r"^x-request-id: ([0-9a-f]{32})$", r.stdout, re.M)
     assert m, f"no generated x-request-id in the response headers:\n{r.stdout}"
@@ -82,7 +83,7 @@ def test_grpc_caller_without_an_id_gets_one(shared_portal):
 
 def test_apply_records_the_request_id_in_its_audit_row(apply_portal, lab):
     L.create_user(apply_portal, "Request Id", "request.id@example.com")
-    r = apply_portal.client.post("/apply", {}, headers={"X-Admin-User": "e2e-admin", "X-Request-Id": "apply-req-1"},
+    r = apply_portal.client.post("/apply", {}, headers={"X-Request-Id": "apply-req-1"},
                                  timeout=180)
     assert r.status == 200, f"{r!r}\nserver stderr:\n{apply_portal.server.proc.stderr_tail()}"
     assert r.headers.get("X-Request-Id") == "apply-req-1", r.headers

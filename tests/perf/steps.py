@@ -96,6 +96,7 @@ def loadgen(stack: Stack, mode: str, clients: int, count: int, warmup: int, *, e
     """One run of tests/perf/loadgen; its JSON summary."""
     argv = [str(stack.loadgen), "-mode", mode, "-c", str(clients), "-n", str(count), "-warmup", str(warmup),
             "-db", stack.db_url, "-grpc", stack.portal.grpc_addr, "-http", stack.portal.base_url,
+            "-token-file", str(h.admin_token_file(stack.db_url)),
             f"-empty={'true' if empty_first else 'false'}"]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
     if r.returncode != 0:
@@ -208,7 +209,7 @@ def _us(value) -> int:
 def apply_once(stack: Stack) -> dict:
     """POST /apply; the wall time from sending the request to the end of the response, and the audit entry."""
     started = time.monotonic()
-    r = stack.portal.client.post("/apply", {"triggered_by": "tests/bench"}, timeout=300)
+    r = stack.portal.client.post("/apply", {"note": "tests/bench"}, timeout=300)
     returned = time.monotonic()
     if r.status != 200:
         raise BenchError(f"POST /apply -> {r.status}: {r.text[:500]}")

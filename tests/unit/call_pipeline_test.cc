@@ -27,20 +27,32 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
 
-// Answers ListUsers with nothing, noting the request id it was handed and
-// what a log line written while handling the call looks like; every other
-// method answers UNIMPLEMENTED.
+// Answers ListUsers with nothing, noting the request id and caller it was
+// handed, whether the token reached it, and what a log line written while
+// handling the call looks like; every other method answers UNIMPLEMENTED.
 class ProbeUserService : public v1::UserService::Service {
  public:
   grpc::Status ListUsers(grpc::ServerContext* context, const v1::ListUsersRequest*,
                          v1::ListUsersResponse*) override {
     seen_request_id = RequestIdOf(*context);
+    seen_caller = CallerOf(*context);
+    saw_authorization = context->client_metadata().count("authorization") > 0;
     line_in_handler = FormatLogLine("info", "handling", {});
     return grpc::Status::OK;
   }
   std::string seen_request_id;
+  std::optional<Principal> seen_caller;
+  bool saw_authorization = false;
   std::string line_in_handler;
 };
+
+constexpr char kGoodToken[] = "pbx_good";
+const Principal kGoodCaller{"00000000-0000-4000-8000-00000000000a", "ci-deployer", Role::kOperator};
+
+absl::StatusOr<Principal> CheckToken(absl::string_view token) {
+  if (token == kGoodToken) return kGoodCaller;
+  return absl::UnauthenticatedError("missing or invalid API token");
+}
 
 class CallPipelineTest : public ::testing::Test {
  protected:
@@ -52,7 +64,7 @@ class CallPipelineTest : public ::testing::Test {
     builder.RegisterService(&users_);
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         interceptors;
-    interceptors.push_back(std::make_unique<CallPipelineFactory>(metrics_));
+    interceptors.push_back(std::make_unique<CallPipelineFactory>(metrics_, CheckToken));
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
@@ -84,11 +96,13 @@ class CallPipelineTest : public ::testing::Test {
     return Call("/grpc.health.v1.Health/Check", request.SerializeAsString());
   }
 
-  // ListUsers with x-request-id `sent` (none when empty); returns the id the
-  // server answered in its initial metadata.
-  std::string ListUsersWithRequestId(const std::string& sent) {
+  // ListUsers with x-request-id `sent` (none when empty) and `extra`
+  // metadata; returns the id the server answered in its initial metadata.
+  std::string ListUsersWithRequestId(
+      const std::string& sent, const std::vector<std::pair<std::string, std::string>>& extra = {}) {
     grpc::ClientContext context;
     if (!sent.empty()) context.AddMetadata(kRequestIdMetadataKey, sent);
+    for (const auto& [key, value] : extra) context.AddMetadata(key, value);
     EXPECT_TRUE(Call("/pbx.v1.UserService/ListUsers", "", &context).ok());
     auto answered = context.GetServerInitialMetadata().find(kRequestIdMetadataKey);
     if (answered == context.GetServerInitialMetadata().end()) return "";
@@ -107,6 +121,33 @@ TEST_F(CallPipelineTest, TheCallersRequestIdReachesHandlerLogLinesAndAnswer) {
   EXPECT_THAT(users_.line_in_handler, HasSubstr(R"("request_id":"abc-123")"));
   // The scope ends with the call: this thread's lines carry no id.
   EXPECT_THAT(FormatLogLine("info", "after", {}), Not(HasSubstr("request_id")));
+}
+
+TEST_F(CallPipelineTest, TheHandlerSeesTheCallersKeyButNotTheToken) {
+  ListUsersWithRequestId("who-1", {{"authorization", std::string("Bearer ") + kGoodToken}});
+  ASSERT_TRUE(users_.seen_caller.has_value());
+  EXPECT_EQ(users_.seen_caller->key_id, kGoodCaller.key_id);
+  EXPECT_EQ(users_.seen_caller->key_name, "ci-deployer");
+  EXPECT_EQ(users_.seen_caller->role, Role::kOperator);
+  EXPECT_FALSE(users_.saw_authorization);
+}
+
+TEST_F(CallPipelineTest, ACallerCannotNameItselfThroughMetadata) {
+  ListUsersWithRequestId("who-2", {{"pbx-caller-key-id", "00000000-0000-4000-8000-0000000000ff"},
+                                   {"pbx-caller-key-name", "admin"},
+                                   {"pbx-caller-role", "admin"}});
+  EXPECT_FALSE(users_.seen_caller.has_value());
+  ListUsersWithRequestId("who-3", {{"authorization", "Bearer pbx_forged"},
+                                   {"pbx-caller-key-name", "admin"}});
+  EXPECT_FALSE(users_.seen_caller.has_value());
+}
+
+TEST_F(CallPipelineTest, TheRpcLineNamesTheCallersKey) {
+  ::testing::internal::CaptureStderr();
+  ListUsersWithRequestId("log-2", {{"authorization", std::string("Bearer ") + kGoodToken}});
+  const std::string logged = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(logged, HasSubstr(R"("key_name":"ci-deployer","key_id":"00000000-0000-4000-8000-00000000000a")"));
+  EXPECT_THAT(logged, Not(HasSubstr(kGoodToken)));
 }
 
 TEST_F(CallPipelineTest, AnInvalidOrMissingRequestIdIsReplacedByANewOne) {

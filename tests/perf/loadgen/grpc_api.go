@@ -7,6 +7,7 @@ import (
 	pbxv1 "github.com/synergycall/pbx-portal/gateway/gen/pbx/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 )
 
 // requestTimeout bounds every request, so a stuck one counts as an error
@@ -25,10 +26,17 @@ type grpcAPI struct {
 	users pbxv1.UserServiceClient
 }
 
-func dialGRPC(target string) (*grpcAPI, error) {
+func dialGRPC(target, token string) (*grpcAPI, error) {
+	bearer := "Bearer " + token
 	conn, err := grpc.NewClient(target,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseBytes)),
+		// Every call carries the API token, as a service calling the portal would.
+		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any,
+			cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			return invoker(metadata.AppendToOutgoingContext(ctx, "authorization", bearer),
+				method, req, reply, cc, opts...)
+		}),
 	)
 	if err != nil {
 		return nil, err

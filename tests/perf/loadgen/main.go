@@ -29,6 +29,7 @@ type config struct {
 	grpcTarget string
 	httpBase   string
 	dbURL      string
+	tokenFile  string
 	emptyFirst bool
 	timeout    time.Duration
 }
@@ -43,6 +44,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&c.grpcTarget, "grpc", "", "server address host:port")
 	flag.StringVar(&c.httpBase, "http", "", "gateway base URL")
 	flag.StringVar(&c.dbURL, "db", "", "the portal's database URL")
+	flag.StringVar(&c.tokenFile, "token-file", "", "grpc and rest modes: a file holding the API token to send")
 	flag.BoolVar(&c.emptyFirst, "empty", true, "create: delete every user before each round")
 	flag.DurationVar(&c.timeout, "timeout", 15*time.Minute, "give up after this long")
 	flag.Parse()
@@ -51,6 +53,8 @@ func parseFlags() (config, error) {
 		return c, errors.New("-c, -n and -round must be positive, -warmup not negative")
 	case c.dbURL == "":
 		return c, errors.New("-db is required")
+	case !strings.HasSuffix(c.mode, "-pg") && c.tokenFile == "":
+		return c, errors.New("-token-file is required for " + c.mode)
 	case strings.HasSuffix(c.mode, "-grpc") && c.grpcTarget == "":
 		return c, errors.New("-grpc is required for " + c.mode)
 	case strings.HasSuffix(c.mode, "-rest") && c.httpBase == "":
@@ -68,18 +72,26 @@ func run(ctx context.Context, c config) (Summary, error) {
 	tag := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
 
 	verb, transport, _ := strings.Cut(c.mode, "-")
+	token := ""
+	if c.tokenFile != "" {
+		raw, err := os.ReadFile(c.tokenFile)
+		if err != nil {
+			return Summary{}, err
+		}
+		token = strings.TrimSpace(string(raw))
+	}
 	var creates creator
 	var reads reader
 	switch transport {
 	case "grpc":
-		api, err := dialGRPC(c.grpcTarget)
+		api, err := dialGRPC(c.grpcTarget, token)
 		if err != nil {
 			return Summary{}, err
 		}
 		defer api.close()
 		creates, reads = api, api
 	case "rest":
-		api := newRESTAPI(c.httpBase, c.workers)
+		api := newRESTAPI(c.httpBase, c.workers, token)
 		defer api.close()
 		creates, reads = api, api
 	case "pg":

@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -29,11 +34,11 @@ const (
 		"  WHERE NOT EXISTS (SELECT 1 FROM extensions WHERE number = n)" +
 		"  ORDER BY n LIMIT 1)," +
 		" u AS (" +
-		"  INSERT INTO users (tenant_id, name, email, metadata)" +
-		"  SELECT (SELECT id FROM tenants), $3, $4, $5::jsonb FROM free" +
+		"  INSERT INTO users (id, tenant_id, name, email, metadata)" +
+		"  SELECT $7::uuid, (SELECT id FROM tenants), $3, $4, $5::jsonb FROM free" +
 		"  RETURNING *)," +
 		" e AS (" +
-		"  INSERT INTO extensions (number, user_id, sip_secret)" +
+		"  INSERT INTO extensions (number, user_id, sip_secret_sealed)" +
 		"  SELECT free.n, u.id, $6 FROM free, u" +
 		"  RETURNING *)" +
 		" SELECT " + userColumns + " FROM u JOIN e ON e.user_id = u.id"
@@ -77,18 +82,23 @@ func (f *pgFloor) close(ctx context.Context) {
 
 func (f *pgFloor) create(ctx context.Context, w int, name, email string) error {
 	conn := f.conns[w]
-	// Like the server, a fresh secret per user; generating it is not timed
-	// separately by the server either.
-	secret := sipSecret()
+	// Like the server, a fresh secret per user, sealed, and the user's id made
+	// here (the sealed secret is bound to it); the server does the same work
+	// before its transaction.
+	id := newUUID()
+	sealed, err := sealLikeTheServer(sipSecret(), id)
+	if err != nil {
+		return err
+	}
 	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
 		return err
 	}
-	err := func() error {
+	err = func() error {
 		if _, err := conn.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(extensionAllocationLockKey)); err != nil {
 			return err
 		}
 		rows, err := conn.Query(ctx, createUserSQL, firstExtension, lastExtension, name, email,
-			emptyMetadataJSON, secret)
+			emptyMetadataJSON, sealed, id)
 		if err != nil {
 			return err
 		}
@@ -110,6 +120,43 @@ func (f *pgFloor) create(ctx context.Context, w int, name, email string) error {
 		_, _ = conn.Exec(ctx, "ROLLBACK")
 	}
 	return err
+}
+
+// floorKey seals the floor's secrets: a key of its own (the floor's rows are
+// never read back), used exactly as server/store/secret_box.cc uses the
+// server's.
+var floorKey = func() []byte {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	return key
+}()
+
+// sealLikeTheServer: AES-256-GCM with a fresh nonce and the user as
+// associated data, in the server's format "v1.<key id>.<base64url>".
+func sealLikeTheServer(secret, userID string) (string, error) {
+	block, err := aes.NewCipher(floorKey)
+	if err != nil {
+		return "", err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	_, _ = rand.Read(nonce)
+	box := gcm.Seal(nonce, nonce, []byte(secret), []byte("pbx.extensions.sip_secret:"+userID))
+	keyID := sha256.Sum256(floorKey)
+	return "v1." + hex.EncodeToString(keyID[:8]) + "." + base64.RawURLEncoding.EncodeToString(box), nil
+}
+
+// newUUID: a random (version 4) UUID, as the server makes a user's id.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 const secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -13,18 +13,20 @@ import (
 // restAPI calls the gateway over HTTP/1.1 keep-alive connections (one per
 // worker at most), reading every response body to the end but not decoding it.
 type restAPI struct {
-	base   string
-	client *http.Client
+	base          string
+	authorization string
+	client        *http.Client
 }
 
-func newRESTAPI(base string, workers int) *restAPI {
+func newRESTAPI(base string, workers int, token string) *restAPI {
 	transport := &http.Transport{
 		MaxIdleConns:        workers,
 		MaxIdleConnsPerHost: workers,
 		MaxConnsPerHost:     workers,
 		DisableCompression:  true,
 	}
-	return &restAPI{base: strings.TrimRight(base, "/"), client: &http.Client{Transport: transport, Timeout: requestTimeout}}
+	return &restAPI{base: strings.TrimRight(base, "/"), authorization: "Bearer " + token,
+		client: &http.Client{Transport: transport, Timeout: requestTimeout}}
 }
 
 func (r *restAPI) close() { r.client.CloseIdleConnections() }
@@ -42,6 +44,7 @@ func (r *restAPI) call(ctx context.Context, method, path string, body []byte, wa
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("Authorization", r.authorization)
 	resp, err := r.client.Do(req)
 	if err != nil {
 		return err
