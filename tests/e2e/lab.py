@@ -1,7 +1,8 @@
 """Access to the tests' Asterisk lab (deploy/lib/asterisk-lab) for the Apply end-to-end tests.
 
 tests/run starts the lab and exports `asterisk-lab ssh-config` (PBX_ASTERISK_SSH_HOST/_PORT/_USER/_KEY/_KNOWN_HOSTS,
-PBX_ASTERISK_ROOT) plus PBX_TEST_SIP_PORT. Everything here talks to loopback only:
+PBX_ASTERISK_PROGRAM, PBX_ASTERISK_FILE_GROUP, PBX_ASTERISK_ROOT) plus PBX_TEST_SIP_PORT. The portal logs in as the
+lab's unprivileged account (pbxportal, group asterisk), as in production. Everything here talks to loopback only:
   - the live Asterisk through `chroot ROOT asterisk -rx ...` (the daemon's control socket),
   - the generated files directly under ROOT/etc/asterisk/...,
   - SIP through sipp (Debian sip-tester) at 127.0.0.1:PBX_TEST_SIP_PORT with the scenarios in tests/lab/.
@@ -30,7 +31,8 @@ PJSIP_PATH = "/etc/asterisk/pjsip.d/synergycall/generated_endpoints.conf"
 DIALPLAN_PATH = "/etc/asterisk/extensions.d/synergycall/generated_routing.conf"
 
 REQUIRED_ENV = ("PBX_ASTERISK_ROOT", "PBX_ASTERISK_SSH_HOST", "PBX_ASTERISK_SSH_PORT", "PBX_ASTERISK_SSH_USER",
-                "PBX_ASTERISK_SSH_KEY", "PBX_ASTERISK_SSH_KNOWN_HOSTS", "PBX_TEST_SIP_PORT")
+                "PBX_ASTERISK_SSH_KEY", "PBX_ASTERISK_SSH_KNOWN_HOSTS", "PBX_ASTERISK_PROGRAM",
+                "PBX_ASTERISK_FILE_GROUP", "PBX_TEST_SIP_PORT")
 
 _ROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root",
              "LANG": "C.UTF-8"}
@@ -93,6 +95,9 @@ class Lab:
         self.ssh_user = env["PBX_ASTERISK_SSH_USER"]
         self.ssh_key = env["PBX_ASTERISK_SSH_KEY"]
         self.known_hosts = env["PBX_ASTERISK_SSH_KNOWN_HOSTS"]
+        # A non-root SSH session's PATH has no /usr/sbin, so the CLI is named by its absolute path.
+        self.asterisk_program = env["PBX_ASTERISK_PROGRAM"]
+        self.file_group = env["PBX_ASTERISK_FILE_GROUP"]
         self.sip_port = int(env["PBX_TEST_SIP_PORT"])
         self.pjsip_file = self.root / PJSIP_PATH.lstrip("/")
         self.dialplan_file = self.root / DIALPLAN_PATH.lstrip("/")
@@ -110,6 +115,8 @@ class Lab:
             "PBX_ASTERISK_SSH_USER": self.ssh_user,
             "PBX_ASTERISK_SSH_KEY": self.ssh_key,
             "PBX_ASTERISK_SSH_KNOWN_HOSTS": self.known_hosts,
+            "PBX_ASTERISK_PROGRAM": self.asterisk_program,
+            "PBX_ASTERISK_FILE_GROUP": self.file_group,
             "PBX_ASTERISK_CONNECT_TIMEOUT_S": "5",
             "PBX_ASTERISK_COMMAND_TIMEOUT_S": "30",
             "PBX_APPLY_LOCK_TIMEOUT_S": "60",

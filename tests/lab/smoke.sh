@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Smoke test of the Asterisk lab (deploy/lib/asterisk-lab), driven the way the portal drives it: over SSH
-# with the lab's key and known_hosts only.
+# Smoke test of the Asterisk lab (deploy/lib/asterisk-lab), driven the way the portal drives it: over SSH as the
+# portal's unprivileged account (pbxportal) with the lab's key and known_hosts only, the CLI as PBX_ASTERISK_PROGRAM.
 #   1. asterisk-lab up
 #   2. uploads endpoint 1000 (endpoint + auth userpass + aor max_contacts=1, remove_existing=yes, context
 #      synergy-internal) and `exten => 1000,1,Dial(PJSIP/1000,25)`; runs 'pjsip reload' and 'dialplan reload'
@@ -45,7 +45,7 @@ cleanup() {
     if ((SAVED)); then
         # Put the generated files back as they were (the placeholders, normally) and reload.
         if ! { lab_put "$EP_FILE" <"$WORK/endpoints.orig" && lab_put "$DP_FILE" <"$WORK/routing.orig" &&
-            lab_ssh "asterisk -rx 'pjsip reload' >/dev/null && asterisk -rx 'dialplan reload' >/dev/null"; }; then
+            ast 'pjsip reload' >/dev/null && ast 'dialplan reload' >/dev/null; }; then
             warn "could not restore $EP_FILE / $DP_FILE in the lab"
         fi
     fi
@@ -61,11 +61,13 @@ lab_ssh() {
         -o StrictHostKeyChecking=yes -o ConnectTimeout=5 -o LogLevel=ERROR \
         -p "$PBX_ASTERISK_SSH_PORT" "$PBX_ASTERISK_SSH_USER@$PBX_ASTERISK_SSH_HOST" "$@"
 }
-# lab_put PATH < content: write a file in the lab atomically (temp name that *.conf does not match, then mv).
+# lab_put PATH < content: write a file in the lab atomically (temp name that *.conf does not match, then mv), with
+# the group and mode the portal gives it.
 lab_put() {
-    lab_ssh "set -e; t='$1.upload.tmp'; cat > \"\$t\"; chmod 0644 \"\$t\"; mv -f \"\$t\" '$1'"
+    local t="$1.upload.tmp"
+    lab_ssh "set -e; cat > '$t'; chgrp -- '$PBX_ASTERISK_FILE_GROUP' '$t'; chmod 0640 '$t'; mv -f -- '$t' '$1'"
 }
-ast() { lab_ssh "asterisk -rx '$1'"; }
+ast() { lab_ssh "$PBX_ASTERISK_PROGRAM -rx '$1'"; }
 
 # ---------------------------------------------------------------- write + reload
 lab_ssh "cat $EP_FILE" >"$WORK/endpoints.orig"
