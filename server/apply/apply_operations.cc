@@ -92,11 +92,7 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
 
   absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = host_.Open();
   if (!session.ok()) {
-    return Summarized(session.status(),
-                      absl::IsUnavailable(session.status())
-                          ? "the Asterisk host cannot be reached; nothing was changed"
-                          : "the Asterisk host refused the portal's connection; nothing was "
-                            "changed");
+    return Summarized(session.status(), "nothing was changed");
   }
   clock.Mark("connect");
   ExecutionRecord record;

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/asterisk/shell.h"
+#include "server/core/error_info.h"
 
 namespace pbx {
 namespace {
@@ -264,10 +265,12 @@ std::string SshAsteriskHost::Describe() const {
 
 absl::StatusOr<std::unique_ptr<AsteriskHostSession>> SshAsteriskHost::Open() {
   const std::string target = Describe();
+  // Each failure below tells the whole story (for the audit and the log) behind
+  // a summary fit for callers (no address, path or library message).
   if (options_.private_key_path.empty() || options_.known_hosts_path.empty()) {
-    return absl::InternalError(
-        "PBX_ASTERISK_SSH_KEY and PBX_ASTERISK_SSH_KNOWN_HOSTS must be set to reach the "
-        "Asterisk host over SSH");
+    return Summarized(absl::InternalError("PBX_ASTERISK_SSH_KEY and PBX_ASTERISK_SSH_KNOWN_HOSTS "
+                                          "must be set to reach the Asterisk host over SSH"),
+                      "the portal has no SSH key or trusted host key configured");
   }
   SessionPtr session(ssh_new());
   if (session == nullptr) return absl::InternalError("cannot create an SSH session");
@@ -290,37 +293,44 @@ absl::StatusOr<std::unique_ptr<AsteriskHostSession>> SshAsteriskHost::Open() {
   const int yes = 1;
   ssh_options_set(s, SSH_OPTIONS_NODELAY, &yes);
   if (ssh_connect(s) != SSH_OK) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot reach the Asterisk host ", target, ": ", ssh_get_error(s)));
+    return Summarized(absl::UnavailableError(absl::StrCat("cannot reach the Asterisk host ",
+                                                          target, ": ", ssh_get_error(s))),
+                      "the Asterisk host cannot be reached");
   }
   // A connection that drops mid-handshake is an outage (UNAVAILABLE), not a
   // verdict on the host key or on our key.
   auto lost = [&](absl::string_view during) -> absl::Status {
-    return absl::UnavailableError(absl::StrCat("lost the connection to the Asterisk host ", target,
-                                               " during ", during, ": ", ssh_get_error(s)));
+    return Summarized(
+        absl::UnavailableError(absl::StrCat("lost the connection to the Asterisk host ", target,
+                                            " during ", during, ": ", ssh_get_error(s))),
+        "the connection to the Asterisk host was lost");
+  };
+  auto untrusted = [&](const std::string& detail) -> absl::Status {
+    return Summarized(absl::InternalError(detail),
+                      "refused the Asterisk host: its host key is not the trusted one");
   };
   switch (ssh_session_is_known_server(s)) {
     case SSH_KNOWN_HOSTS_OK:
       break;
     case SSH_KNOWN_HOSTS_ERROR:
       if (!ssh_is_connected(s)) return lost("the host key check");
-      return absl::InternalError(absl::StrCat("cannot check the host key of ", target,
-                                              " against ", options_.known_hosts_path, ": ",
-                                              ssh_get_error(s)));
+      return untrusted(absl::StrCat("cannot check the host key of ", target, " against ",
+                                    options_.known_hosts_path, ": ", ssh_get_error(s)));
     case SSH_KNOWN_HOSTS_CHANGED:
     case SSH_KNOWN_HOSTS_OTHER:
-      return absl::InternalError(absl::StrCat(
-          "refusing ", target, ": its host key does not match ", options_.known_hosts_path,
-          " (the host was reinstalled, or someone is in between)"));
+      return untrusted(absl::StrCat("refusing ", target, ": its host key does not match ",
+                                    options_.known_hosts_path,
+                                    " (the host was reinstalled, or someone is in between)"));
     default:
-      return absl::InternalError(absl::StrCat("refusing ", target, ": its host key is not in ",
-                                              options_.known_hosts_path));
+      return untrusted(absl::StrCat("refusing ", target, ": its host key is not in ",
+                                    options_.known_hosts_path));
   }
   ssh_key raw_key = nullptr;
   if (ssh_pki_import_privkey_file(options_.private_key_path.c_str(), nullptr, nullptr,
                                   nullptr, &raw_key) != SSH_OK) {
-    return absl::InternalError(
-        absl::StrCat("cannot read the SSH private key ", options_.private_key_path));
+    return Summarized(absl::InternalError(absl::StrCat("cannot read the SSH private key ",
+                                                       options_.private_key_path)),
+                      "the portal cannot read its SSH key");
   }
   std::unique_ptr<ssh_key_struct, KeyDeleter> key(raw_key);
   switch (ssh_userauth_publickey(s, nullptr, key.get())) {
@@ -330,8 +340,10 @@ absl::StatusOr<std::unique_ptr<AsteriskHostSession>> SshAsteriskHost::Open() {
       if (!ssh_is_connected(s)) return lost("authentication");
       [[fallthrough]];
     default:
-      return absl::InternalError(absl::StrCat("the Asterisk host ", target,
-                                              " refused our SSH key: ", ssh_get_error(s)));
+      return Summarized(absl::InternalError(absl::StrCat("the Asterisk host ", target,
+                                                         " refused our SSH key: ",
+                                                         ssh_get_error(s))),
+                        "the Asterisk host refused the portal's SSH key");
   }
   TuneSocket(ssh_get_fd(s), options_.command_timeout);
   return std::unique_ptr<AsteriskHostSession>(

@@ -80,6 +80,7 @@ def test_full_pool_of_maximal_users_lists_completely(portal, capsys):
 
     # grpcurl lists them too, with the -max-msg-sz the README documents.
     g = subprocess.run([str(h.GRPCURL_BIN), "-plaintext", "-max-time", "60", "-max-msg-sz", GRPCURL_MAX_MSG_SZ,
+                        "-H", f"authorization: Bearer {portal.admin_token}",
                         portal.grpc_addr, "pbx.v1.UserService/ListUsers"],
                        capture_output=True, text=True, timeout=120)
     assert g.returncode == 0, g.stderr

@@ -136,7 +136,8 @@ def test_a_temporary_swapped_for_a_link_changes_no_other_file(portals, new_db, l
         temporaries = sorted(lab.pjsip_dir.glob(".generated_endpoints.conf.tmp-*"))
         assert len(temporaries) == 1, temporaries
         temporaries[0].unlink()
-        temporaries[0].symlink_to(victim)
+        # The path as the Asterisk host sees it (the lab runs in its own root).
+        temporaries[0].symlink_to("/" + str(victim.relative_to(lab.root)))
     finally:
         release.touch()
         t.join(120)

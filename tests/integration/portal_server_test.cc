@@ -145,8 +145,8 @@ TEST_F(PortalServerTest, FailedApplyIsAuditedAndAnswersWithoutInternals) {
   grpc::Status status = stub->Apply(AsOperator().get(), {}, &response);
   ASSERT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_THAT(status.error_message(),
-              ::testing::StartsWith("the Asterisk host refused the portal's connection; nothing "
-                                    "was changed (audit id "));
+              ::testing::StartsWith("nothing was changed: the portal has no SSH key or trusted "
+                                    "host key configured (audit id "));
   EXPECT_THAT(status.error_message(), ::testing::Not(::testing::HasSubstr("PBX_ASTERISK_SSH_KEY")));
   EXPECT_THAT(status.error_message(), ::testing::Not(::testing::HasSubstr("ssh://")));
   auto error_info = testing::SoleDetail<google::rpc::ErrorInfo>(status);

@@ -169,8 +169,7 @@ TEST_F(ApplyOperationsTest, AnUnreachableHostIsUnavailable) {
   host_.state.open_failure = absl::UnavailableError("cannot reach the Asterisk host");
   auto applied = Apply();
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(Message(applied.status()),
-              StartsWith("the Asterisk host cannot be reached; nothing was changed (audit id 1)"));
+  EXPECT_EQ(Message(applied.status()), "nothing was changed (audit id 1)");
   EXPECT_EQ(Row().outcome, ApplyOutcome::kFailure);
   EXPECT_THAT(Row().error_detail, HasSubstr("cannot reach the Asterisk host"));
   EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render"));
