@@ -41,7 +41,8 @@ def assert_latencies(s: dict, count: int, what: str):
 
 def test_quick_bench_reports_every_section(pg, lab, tmp_path):
     results = run_quick_bench(pg, lab, tmp_path)
-    assert set(results) >= {"meta", "create", "statements", "reads", "apply", "readiness", "memory", "targets"}
+    assert set(results) >= {"meta", "create", "statements", "token_check", "reads", "apply", "readiness", "memory",
+                            "targets"}
 
     creates = {(s["path"], s["concurrency"]): s for s in results["create"]}
     assert set(creates) == {(p, c) for p in ("postgres", "grpc", "rest") for c in QUICK.create_clients}
@@ -67,6 +68,11 @@ def test_quick_bench_reports_every_section(pg, lab, tmp_path):
             floor = a["floor"][kind]
             assert len(floor["all"]) == QUICK.floor_runs and 0 < floor["min"] <= floor["median"] <= floor["max"], a
         assert a["ratio_to_cold_floor"] > 0 and a["ratio_to_warm_floor"] > 0, a
+
+    token = results["token_check"]
+    assert token["runs"] == QUICK.token_check_runs and token["keys"] == 1000, token
+    for stage in ("authenticator_ns", "lookup_ns", "per_call_ns"):
+        assert 0 < token[stage]["p50"] <= token[stage]["p99"], token
 
     ready = results["readiness"]
     assert ready["phones"] == QUICK.phones, ready

@@ -99,6 +99,7 @@ def run(plan: steps.Plan, stack_description: str) -> dict:
         meta["server"] = f"{server_bin}, default settings (PBX_DB_POOL_SIZE 8), Apply over SSH to the lab"
         results: dict = {"meta": meta}
         results["create"], results["statements"] = steps.measure_creates(stack, plan)
+        results["token_check"] = steps.measure_token_check(stack, plan)
         results["reads"] = steps.measure_reads(stack, plan)
         results["apply"] = steps.measure_apply(stack, plan)
         results["readiness"] = steps.measure_readiness(stack, plan)

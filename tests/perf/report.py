@@ -132,6 +132,17 @@ def tables(results: dict) -> list[Table]:
                               for n in names] + [_ms(sum(p["median_ms"] for p in a["phases"]))]
          for a in results["apply"]]))
 
+    t = results["token_check"]
+    out.append(Table(
+        "API token check per call (server code, in process; included in every create above)",
+        ["stage", "p50", "p99"],
+        [["call authenticator (role, token lookup, constant-time compare)",
+          f"{t['authenticator_ns']['p50'] / 1000:.2f} µs", f"{t['authenticator_ns']['p99'] / 1000:.2f} µs"],
+         ["call pipeline (the caller's key looked up again)",
+          f"{t['lookup_ns']['p50'] / 1000:.2f} µs", f"{t['lookup_ns']['p99'] / 1000:.2f} µs"],
+         ["per call", f"{t['per_call_ns']['p50'] / 1000:.2f} µs", f"{t['per_call_ns']['p99'] / 1000:.2f} µs"]],
+        note=f"{t['runs']} calls against {t['keys']} live keys (tests/perf/token_check.cc); no database round trip."))
+
     r = results["readiness"]
     out.append(Table(
         "Readiness (sipp REGISTER with digest auth)",

@@ -52,6 +52,7 @@ class Plan:
     apply_sizes: tuple[int, ...]
     apply_runs: int
     floor_runs: int
+    token_check_runs: int
 
     @property
     def phones(self) -> int:
@@ -62,10 +63,11 @@ class Plan:
 FULL = Plan(name="full", create_clients=(1, 16, 64), create_samples=2000, create_warmup=200,
             read_users=1000, list_samples=1000, get_clients=(1, 16), get_samples=2000,
             delete_clients=(1, 16), delete_samples=2000, apply_sizes=(10, 100, 1000), apply_runs=5,
-            floor_runs=7)
+            floor_runs=7, token_check_runs=200000)
 QUICK = Plan(name="quick", create_clients=(1, 4), create_samples=40, create_warmup=10,
              read_users=20, list_samples=20, get_clients=(1, 4), get_samples=40,
-             delete_clients=(1, 4), delete_samples=20, apply_sizes=(10,), apply_runs=2, floor_runs=3)
+             delete_clients=(1, 4), delete_samples=20, apply_sizes=(10,), apply_runs=2, floor_runs=3,
+             token_check_runs=2000)
 
 
 @dataclass
@@ -259,6 +261,17 @@ def reload_floor(stack: Stack, runs: int) -> dict:
     r = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
     if r.returncode != 0:
         raise BenchError(f"{stack.reload_floor.name} failed ({r.returncode}): {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def measure_token_check(stack: Stack, plan: Plan) -> dict:
+    """What checking an API token costs the server per call (tests/perf/token_check.cc), next to the create p50s
+    that include it."""
+    tool = stack.reload_floor.parent / "pbx-bench-token-check"
+    r = subprocess.run([str(tool), "--keys", "1000", "--runs", str(plan.token_check_runs)],
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise BenchError(f"{tool.name} failed ({r.returncode}): {r.stderr.strip()}")
     return json.loads(r.stdout)
 
 
