@@ -40,6 +40,9 @@ func New(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, 
 	if err := pbxv1.RegisterApplyServiceHandler(ctx, mux, conn); err != nil {
 		return nil, fmt.Errorf("register ApplyService: %w", err)
 	}
+	if err := pbxv1.RegisterApiKeyServiceHandler(ctx, mux, conn); err != nil {
+		return nil, fmt.Errorf("register ApiKeyService: %w", err)
+	}
 	if err := mux.HandlePath(http.MethodGet, "/openapi.json", openapi.Serve); err != nil {
 		return nil, fmt.Errorf("register /openapi.json: %w", err)
 	}

@@ -105,6 +105,32 @@ func (f *fakeUsers) DeleteUser(context.Context, *pbxv1.DeleteUserRequest) (*pbxv
 	return &pbxv1.DeleteUserResponse{}, nil
 }
 
+// fakeKeys stands in for the server's ApiKeyService: one live key.
+type fakeKeys struct {
+	pbxv1.UnimplementedApiKeyServiceServer
+}
+
+var testKey = &pbxv1.ApiKey{
+	Id: "5f0d2c1e-8a43-4c55-9d3e-2b7f4e6a1c09", Name: "ci", Role: "operator",
+	CreatedAt: timestamppb.New(time.Unix(1700000000, 0)),
+}
+
+func (fakeKeys) CreateApiKey(_ context.Context, req *pbxv1.CreateApiKeyRequest) (*pbxv1.CreateApiKeyResponse, error) {
+	key := &pbxv1.ApiKey{Id: testKey.Id, Name: req.GetName(), Role: req.GetRole(), CreatedAt: testKey.CreatedAt}
+	return &pbxv1.CreateApiKeyResponse{ApiKey: key, Token: "pbx_" + strings.Repeat("t", 43)}, nil
+}
+
+func (fakeKeys) ListApiKeys(context.Context, *pbxv1.ListApiKeysRequest) (*pbxv1.ListApiKeysResponse, error) {
+	return &pbxv1.ListApiKeysResponse{ApiKeys: []*pbxv1.ApiKey{testKey}}, nil
+}
+
+func (fakeKeys) DeleteApiKey(_ context.Context, req *pbxv1.DeleteApiKeyRequest) (*pbxv1.DeleteApiKeyResponse, error) {
+	if req.GetId() != testKey.Id {
+		return nil, status.Error(codes.NotFound, "API key not found")
+	}
+	return &pbxv1.DeleteApiKeyResponse{}, nil
+}
+
 type gateway struct {
 	url    string
 	users  *fakeUsers
@@ -144,6 +170,7 @@ func startGateway(t *testing.T, opts ...gatewayOption) *gateway {
 	g := &gateway{users: &fakeUsers{}, health: health.NewServer()}
 	srv := grpc.NewServer(setup.serverOptions...)
 	pbxv1.RegisterUserServiceServer(srv, g.users)
+	pbxv1.RegisterApiKeyServiceServer(srv, fakeKeys{})
 	grpc_health_v1.RegisterHealthServer(srv, g.health)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
@@ -199,10 +226,15 @@ func TestGatewayEndToEnd(t *testing.T) {
 			[]string{`"@type":"type.googleapis.com/google.rpc.BadRequest"`, `"field_violations":[{`, `"field":"id"`}},
 		{"missing user is 404", "GET", "/users/0b0c6a52-0000-4e40-9a8b-6c0b7e3b2f11", "", 404, []string{`"code":5`}},
 		{"delete answers {}", "DELETE", "/users/" + testUser.Id, "", 200, []string{`{}`}},
+		{"create API key answers 201 with the token", "POST", "/api-keys", `{"name":"ci","role":"operator"}`,
+			201, []string{`"api_key":{`, `"role":"operator"`, `"last_used_at":null`, `"token":"pbx_ttt`}},
+		{"list API keys is a bare array", "GET", "/api-keys", "", 200, []string{`[{"created_at":`, `"id":"` + testKey.Id + `"`}},
+		{"delete API key answers {}", "DELETE", "/api-keys/" + testKey.Id, "", 200, []string{`{}`}},
+		{"unknown API key is 404", "DELETE", "/api-keys/0b0c6a52-0000-4e40-9a8b-6c0b7e3b2f11", "", 404, []string{`"code":5`}},
 		{"a service the backend does not register is 501", "POST", "/apply", `{}`, 501, []string{`"code":12`}},
 		{"unknown path is 404 JSON", "GET", "/nope", "", 404, []string{`"code":5`}},
 		{"oversized body is 413 JSON", "POST", "/users", `{"name":"` + strings.Repeat("a", 2048) + `"}`, 413, []string{`"code":3`, `"details":[]`}},
-		{"openapi is served", "GET", "/openapi.json", "", 200, []string{`"swagger": "2.0"`, `"/users/{id}/sip-credentials"`}},
+		{"openapi is served", "GET", "/openapi.json", "", 200, []string{`"swagger": "2.0"`, `"/users/{id}/sip-credentials"`, `"/api-keys/{id}"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
