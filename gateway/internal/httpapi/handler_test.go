@@ -132,9 +132,31 @@ func (fakeKeys) DeleteApiKey(_ context.Context, req *pbxv1.DeleteApiKeyRequest) 
 }
 
 type gateway struct {
-	url    string
-	users  *fakeUsers
-	health *health.Server
+	url      string
+	users    *fakeUsers
+	health   *health.Server
+	metadata *metadataRecorder
+}
+
+// metadataRecorder keeps the incoming metadata of the fake backend's last call.
+type metadataRecorder struct {
+	mu   sync.Mutex
+	last metadata.MD
+}
+
+func (m *metadataRecorder) intercept(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	m.mu.Lock()
+	m.last = md.Copy()
+	m.mu.Unlock()
+	return handler(ctx, req)
+}
+
+// lastCall is the metadata the backend's last call carried.
+func (m *metadataRecorder) lastCall() metadata.MD {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.last
 }
 
 // gatewaySetup is what startGateway builds: the handler's Config and the
@@ -167,8 +189,9 @@ func startGateway(t *testing.T, opts ...gatewayOption) *gateway {
 	for _, o := range opts {
 		o(&setup)
 	}
-	g := &gateway{users: &fakeUsers{}, health: health.NewServer()}
-	srv := grpc.NewServer(setup.serverOptions...)
+	g := &gateway{users: &fakeUsers{}, health: health.NewServer(), metadata: &metadataRecorder{}}
+	srv := grpc.NewServer(append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(g.metadata.intercept)},
+		setup.serverOptions...)...)
 	pbxv1.RegisterUserServiceServer(srv, g.users)
 	pbxv1.RegisterApiKeyServiceServer(srv, fakeKeys{})
 	grpc_health_v1.RegisterHealthServer(srv, g.health)
@@ -190,19 +213,33 @@ func startGateway(t *testing.T, opts ...gatewayOption) *gateway {
 	return g
 }
 
+// do sends body (when not empty) as JSON and returns the answer's status and body.
 func (g *gateway) do(t *testing.T, method, path, body string) (int, string) {
+	t.Helper()
+	header := http.Header{}
+	if body != "" {
+		header.Set("Content-Type", "application/json")
+	}
+	resp, b := g.send(t, method, path, body, header)
+	return resp.StatusCode, b
+}
+
+// send makes a request with exactly these headers and returns the answer
+// with its body read.
+func (g *gateway) send(t *testing.T, method, path, body string, header http.Header) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, g.url+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header = header
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, string(b)
 }
 
 func TestGatewayEndToEnd(t *testing.T) {
