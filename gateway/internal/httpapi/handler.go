@@ -21,7 +21,8 @@ type Config struct {
 }
 
 // New builds the complete HTTP handler: generated REST routes, /healthz,
-// /openapi.json, request id, body limit, access log and /metrics.
+// /openapi.json, request id, body checks (JSON only, size limit), access log
+// and /metrics.
 func New(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, error) {
 	metrics := NewMetrics()
 	mux := runtime.NewServeMux(
@@ -46,6 +47,6 @@ func New(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, 
 	if err := mux.HandlePath(http.MethodGet, "/openapi.json", openapi.Serve); err != nil {
 		return nil, fmt.Errorf("register /openapi.json: %w", err)
 	}
-	api := RequestID(AccessLog(cfg.Log, LimitBody(mux, cfg.MaxBodyBytes)))
+	api := RequestID(AccessLog(cfg.Log, CheckBody(mux, cfg.MaxBodyBytes)))
 	return metrics.WithEndpoint(metrics.Instrument(api)), nil
 }

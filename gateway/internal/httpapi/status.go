@@ -48,8 +48,8 @@ func hasErrorReason(st *status.Status, domain, reason string) bool {
 
 // ErrorHandler keeps grpc-gateway's {code,message,details} body and only sets
 // the HTTP status HTTPStatus gives. An error that already carries an explicit
-// HTTP status (413 from LimitBody, 405 from RoutingErrorHandler) is left alone.
-// A 401 or 403 gets the Bearer challenge of bearerChallenge.
+// HTTP status (413 and 415 from CheckBody, 405 from RoutingErrorHandler) is
+// left alone. A 401 or 403 gets the Bearer challenge of bearerChallenge.
 func ErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	var explicit *runtime.HTTPStatusError
 	if !errors.As(err, &explicit) {
