@@ -198,7 +198,7 @@ func startGateway(t *testing.T, opts ...gatewayOption) *gateway {
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 
-	conn, err := Dial(lis.Addr().String(), 5*time.Second)
+	conn, err := Dial(lis.Addr().String(), nil, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +386,7 @@ func TestGatewayHealthzServerDown(t *testing.T) {
 	}
 	addr := lis.Addr().String()
 	_ = lis.Close() // nothing listens there now
-	conn, err := Dial(addr, 5*time.Second)
+	conn, err := Dial(addr, nil, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
