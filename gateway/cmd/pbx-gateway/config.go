@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"math"
 	"strconv"
@@ -9,9 +10,28 @@ import (
 
 // config comes from the environment only (PBX_ prefix, defaults from the
 // project contract) so deploy scripts and tests configure it the same way.
+// Certificate and key files are read here, once: a missing or bad one stops
+// the gateway at start (restart it to take renewed certificates).
+//
+//	PBX_HTTP_LISTEN             REST listener address (127.0.0.1:8080)
+//	PBX_HTTP_TLS_CERT_FILE      with PBX_HTTP_TLS_KEY_FILE: serve HTTPS only, with this
+//	PBX_HTTP_TLS_KEY_FILE       PEM certificate chain and key (unset: plain HTTP)
+//	PBX_GRPC_TARGET             the server's gRPC address (127.0.0.1:50051)
+//	PBX_GRPC_TLS_CA_FILE        PEM CA certificates that verify the server; set: TLS to the
+//	                            server, unset: plaintext, to a loopback address only
+//	PBX_GRPC_TLS_CERT_FILE      with PBX_GRPC_TLS_KEY_FILE: the gateway's client certificate
+//	PBX_GRPC_TLS_KEY_FILE       (chain) and key, for a server that asks for one (mTLS)
+//	PBX_GRPC_TLS_SERVER_NAME    the name the server's certificate must carry (default: the
+//	                            host of PBX_GRPC_TARGET)
+//	PBX_MAX_BODY_BYTES          largest request body (65536)
+//	PBX_GATEWAY_CALL_TIMEOUT_S  deadline of each backend call (180)
 type config struct {
-	httpListen   string
-	grpcTarget   string
+	httpListen string
+	// httpTLS makes the REST listener HTTPS only; nil: plain HTTP.
+	httpTLS    *tls.Config
+	grpcTarget string
+	// grpcTLS is the TLS of the connection to the server; nil: plaintext.
+	grpcTLS      *tls.Config
 	maxBodyBytes int64
 	// Bounds every backend call. An Apply may first wait for another one to
 	// finish (the server's PBX_APPLY_LOCK_TIMEOUT_S, 120 s by default), so the
@@ -25,6 +45,12 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		grpcTarget: envOr(getenv, "PBX_GRPC_TARGET", "127.0.0.1:50051"),
 	}
 	var err error
+	if c.httpTLS, err = httpTLSFromEnv(getenv); err != nil {
+		return config{}, err
+	}
+	if c.grpcTLS, err = grpcTLSFromEnv(getenv); err != nil {
+		return config{}, err
+	}
 	if c.maxBodyBytes, err = positiveInt(getenv, "PBX_MAX_BODY_BYTES", "65536"); err != nil {
 		return config{}, err
 	}

@@ -38,24 +38,33 @@ type lingerBounds struct {
 	time  time.Duration
 }
 
-// LimitBody answers 413 for bodies over limit bytes, in the same JSON error
-// shape as every other error. grpc-gateway has no limit of its own, and a body
-// cut short by http.MaxBytesReader inside its decoder surfaces as a 400, so
-// the decision is made here before the mux sees the request:
-//   - a declared Content-Length over the limit is refused before reading;
-//   - a body of unknown length (chunked) is read up to the limit and handed
-//     on from memory, which is cheap at the limits we use (64 KiB default).
+// CheckBody refuses a request body the API does not take before the mux
+// parses any of it, in the same JSON error shape as every other error (code
+// INVALID_ARGUMENT):
+//   - 415 for a body that is not JSON (see isJSON), whatever its size: a web
+//     page can send text/plain or a form to the API without a CORS preflight,
+//     and only JSON is parsed;
+//   - 413 for a body over limit bytes. grpc-gateway has no limit of its own,
+//     and a body cut short by http.MaxBytesReader inside its decoder surfaces
+//     as a 400, so the decision is made here: a declared Content-Length over
+//     the limit is refused before reading; a body of unknown length (chunked)
+//     is read up to the limit and handed on from memory, which is cheap at the
+//     limits we use (64 KiB default).
 //
-// Either way a refused body gets its 413 first and is then discarded within
+// Either way a refused body gets its answer first and is then discarded within
 // lingerMaxBytes and lingerMaxTime, and the connection is closed.
-func LimitBody(mux *runtime.ServeMux, limit int64) http.Handler {
-	return limitBody(mux, limit, lingerBounds{bytes: lingerMaxBytes, time: lingerMaxTime})
+func CheckBody(mux *runtime.ServeMux, limit int64) http.Handler {
+	return checkBody(mux, limit, lingerBounds{bytes: lingerMaxBytes, time: lingerMaxTime})
 }
 
-func limitBody(mux *runtime.ServeMux, limit int64, linger lingerBounds) http.Handler {
+func checkBody(mux *runtime.ServeMux, limit int64, linger lingerBounds) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hasBody(r) && !isJSON(r.Header) {
+			refuseBody(mux, w, r, unsupportedMediaType(), linger)
+			return
+		}
 		if r.ContentLength > limit {
-			refuseBody(mux, w, r, limit, linger)
+			refuseBody(mux, w, r, tooLarge(limit), linger)
 			return
 		}
 		if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
@@ -65,7 +74,7 @@ func limitBody(mux *runtime.ServeMux, limit int64, linger lingerBounds) http.Han
 				return
 			}
 			if int64(len(data)) > limit {
-				refuseBody(mux, w, r, limit, linger)
+				refuseBody(mux, w, r, tooLarge(limit), linger)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(data))
@@ -75,14 +84,14 @@ func limitBody(mux *runtime.ServeMux, limit int64, linger lingerBounds) http.Han
 	})
 }
 
-// refuseBody answers 413 at once, then discards what is left of the body
+// refuseBody answers the refusal at once, then discards what is left of the body
 // within linger, and has the server close the connection: the body may not
 // have been read to its end, and nothing of it may be taken for a next request.
 //
 // Answering first means a client that reads while it writes (curl, Go's
 // client, one that sent Expect: 100-continue) stops sending right away, and
-// one that writes everything first finds the 413 waiting once it is done.
-func refuseBody(mux *runtime.ServeMux, w http.ResponseWriter, r *http.Request, limit int64, linger lingerBounds) {
+// one that writes everything first finds the answer waiting once it is done.
+func refuseBody(mux *runtime.ServeMux, w http.ResponseWriter, r *http.Request, refusal *runtime.HTTPStatusError, linger lingerBounds) {
 	rc := http.NewResponseController(w)
 	// For HTTP/1, net/http otherwise wants the body consumed or abandoned
 	// before the answer; full duplex lets it be read after the answer. Only
@@ -90,7 +99,7 @@ func refuseBody(mux *runtime.ServeMux, w http.ResponseWriter, r *http.Request, l
 	// one; anywhere else (a test recorder) the discarding below is a plain read.
 	_ = rc.EnableFullDuplex()
 	w.Header().Set("Connection", "close")
-	tooLarge(mux, w, r, limit)
+	answerWithLength(mux, w, r, refusal)
 	_ = rc.Flush()
 	// Replaces the read deadline http.Server set from ReadTimeout when the
 	// request started; unsupported only where reads cannot block anyway.
@@ -103,18 +112,21 @@ func refuseBody(mux *runtime.ServeMux, w http.ResponseWriter, r *http.Request, l
 // tooLarge uses INVALID_ARGUMENT as the gRPC code in the body: the request is
 // wrong, while RESOURCE_EXHAUSTED would say the extension pool or the service
 // ran out of something.
-//
-// The answer is sent with its Content-Length so that the client knows where it
-// ends while the body is still being discarded: without one, net/http would
-// send it chunked (or delimited by the close) and finish it only once the
-// handler returns, which would leave a client that stopped sending waiting
-// for the discarding to time out.
-func tooLarge(mux *runtime.ServeMux, w http.ResponseWriter, r *http.Request, limit int64) {
-	answer := &bufferedAnswer{ResponseWriter: w, status: http.StatusOK}
-	writeError(mux, answer, r, &runtime.HTTPStatusError{
+func tooLarge(limit int64) *runtime.HTTPStatusError {
+	return &runtime.HTTPStatusError{
 		HTTPStatus: http.StatusRequestEntityTooLarge,
 		Err:        status.Error(codes.InvalidArgument, fmt.Sprintf("request body exceeds %d bytes", limit)),
-	})
+	}
+}
+
+// answerWithLength sends the error with its Content-Length so that the client
+// knows where it ends while the body is still being discarded: without one,
+// net/http would send it chunked (or delimited by the close) and finish it
+// only once the handler returns, which would leave a client that stopped
+// sending waiting for the discarding to time out.
+func answerWithLength(mux *runtime.ServeMux, w http.ResponseWriter, r *http.Request, err error) {
+	answer := &bufferedAnswer{ResponseWriter: w, status: http.StatusOK}
+	writeError(mux, answer, r, err)
 	w.Header().Set("Content-Length", strconv.Itoa(answer.body.Len()))
 	w.WriteHeader(answer.status)
 	_, _ = w.Write(answer.body.Bytes())

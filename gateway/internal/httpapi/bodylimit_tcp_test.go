@@ -99,11 +99,11 @@ func answer413(addr string, request []byte) string {
 	return ""
 }
 
-// startLimitBody serves limitBody with the given bounds over real TCP.
-func startLimitBody(t *testing.T, linger lingerBounds) string {
+// startCheckBody serves checkBody with the given bounds over real TCP.
+func startCheckBody(t *testing.T, linger lingerBounds) string {
 	t.Helper()
 	var called bool
-	srv := httptest.NewServer(limitBody(echoMux(t, &called), testLimit, linger))
+	srv := httptest.NewServer(checkBody(echoMux(t, &called), testLimit, linger))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }
@@ -111,7 +111,7 @@ func startLimitBody(t *testing.T, linger lingerBounds) string {
 // A client that keeps sending gets its 413 while it sends, and the server
 // stops reading (and closes) once it discarded the byte bound.
 func TestRefusedBodyIsDiscardedOnlyUpToTheByteBound(t *testing.T) {
-	addr := startLimitBody(t, lingerBounds{bytes: 1 << 20, time: 10 * time.Second})
+	addr := startCheckBody(t, lingerBounds{bytes: 1 << 20, time: 10 * time.Second})
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestRefusedBodyIsDiscardedOnlyUpToTheByteBound(t *testing.T) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	const declared = 1 << 30
-	if _, err := fmt.Fprintf(conn, "POST /echo HTTP/1.1\r\nHost: gw\r\nContent-Length: %d\r\n\r\n", declared); err != nil {
+	if _, err := fmt.Fprintf(conn, "POST /echo HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", declared); err != nil {
 		t.Fatal(err)
 	}
 	answer := make(chan int, 1)
@@ -151,7 +151,7 @@ func TestRefusedBodyIsDiscardedOnlyUpToTheByteBound(t *testing.T) {
 // A client that stops sending (without closing) is cut off after the time
 // bound, not after the server's ReadTimeout or never.
 func TestRefusedBodyIsDiscardedOnlyUpToTheTimeBound(t *testing.T) {
-	addr := startLimitBody(t, lingerBounds{bytes: 16 << 20, time: 300 * time.Millisecond})
+	addr := startCheckBody(t, lingerBounds{bytes: 16 << 20, time: 300 * time.Millisecond})
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestRefusedBodyIsDiscardedOnlyUpToTheTimeBound(t *testing.T) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	start := time.Now()
-	if _, err := fmt.Fprintf(conn, "POST /echo HTTP/1.1\r\nHost: gw\r\nContent-Length: %d\r\n\r\nxxxx", 1<<20); err != nil {
+	if _, err := fmt.Fprintf(conn, "POST /echo HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\nxxxx", 1<<20); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)

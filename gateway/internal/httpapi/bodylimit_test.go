@@ -35,8 +35,15 @@ func echoMux(t *testing.T, called *bool) *runtime.ServeMux {
 	return mux
 }
 
-// readAfterAnswer notes whether the 413 was already written and flushed when
-// the body was first read.
+// jsonRequest is a POST of body to path with Content-Type: application/json.
+func jsonRequest(path string, body io.Reader) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, path, body)
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+// readAfterAnswer notes whether a refusal (413, 415) was already written and
+// flushed when the body was first read.
 type readAfterAnswer struct {
 	w                        *httptest.ResponseRecorder
 	read, answeredBeforeRead bool
@@ -45,31 +52,38 @@ type readAfterAnswer struct {
 func (b *readAfterAnswer) Read(p []byte) (int, error) {
 	if !b.read {
 		b.read = true
-		b.answeredBeforeRead = b.w.Code == http.StatusRequestEntityTooLarge && b.w.Flushed
+		b.answeredBeforeRead = b.w.Code >= 400 && b.w.Flushed
 	}
 	return 0, io.EOF
 }
 
 func assert413(t *testing.T, w *httptest.ResponseRecorder) {
 	t.Helper()
-	if w.Code != http.StatusRequestEntityTooLarge {
-		t.Fatalf("status = %d, want 413; body %s", w.Code, w.Body.String())
+	assertRefusal(t, w, http.StatusRequestEntityTooLarge)
+}
+
+// assertRefusal checks that CheckBody answered status, with code
+// INVALID_ARGUMENT in the usual error shape.
+func assertRefusal(t *testing.T, w *httptest.ResponseRecorder, status int) {
+	t.Helper()
+	if w.Code != status {
+		t.Fatalf("status = %d, want %d; body %s", w.Code, status, w.Body.String())
 	}
 	var body errorBody
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Message == "" || body.Code != 3 || body.Details == nil {
-		t.Fatalf("413 body not in the {code,message,details} shape: %s (%v)", w.Body.String(), err)
+		t.Fatalf("%d body not in the {code,message,details} shape: %s (%v)", status, w.Body.String(), err)
 	}
 }
 
 // A declared Content-Length over the limit is answered before the body is
 // read: the body is only read afterwards, to be discarded.
-func TestLimitBodyAnswersLargeContentLengthBeforeReading(t *testing.T) {
+func TestCheckBodyAnswersLargeContentLengthBeforeReading(t *testing.T) {
 	var called bool
 	w := httptest.NewRecorder()
 	body := &readAfterAnswer{w: w}
-	r := httptest.NewRequest(http.MethodPost, "/echo", body)
+	r := jsonRequest("/echo", body)
 	r.ContentLength = testLimit + 1
-	LimitBody(echoMux(t, &called), testLimit).ServeHTTP(w, r)
+	CheckBody(echoMux(t, &called), testLimit).ServeHTTP(w, r)
 	assert413(t, w)
 	if called {
 		t.Fatal("handler ran for an over-limit body")
@@ -85,26 +99,26 @@ func TestLimitBodyAnswersLargeContentLengthBeforeReading(t *testing.T) {
 	}
 }
 
-func TestLimitBodyRejectsLargeChunkedBody(t *testing.T) {
+func TestCheckBodyRejectsLargeChunkedBody(t *testing.T) {
 	var called bool
-	r := httptest.NewRequest(http.MethodPost, "/echo", strings.NewReader(strings.Repeat("x", testLimit+1)))
+	r := jsonRequest("/echo", strings.NewReader(strings.Repeat("x", testLimit+1)))
 	r.ContentLength = -1
 	w := httptest.NewRecorder()
-	LimitBody(echoMux(t, &called), testLimit).ServeHTTP(w, r)
+	CheckBody(echoMux(t, &called), testLimit).ServeHTTP(w, r)
 	assert413(t, w)
 	if called {
 		t.Fatal("handler ran for an over-limit body")
 	}
 }
 
-func TestLimitBodyPassesBodiesUpToTheLimit(t *testing.T) {
+func TestCheckBodyPassesBodiesUpToTheLimit(t *testing.T) {
 	payload := strings.Repeat("y", testLimit)
 	for _, cl := range []int64{testLimit, -1} {
 		var called bool
-		r := httptest.NewRequest(http.MethodPost, "/echo", strings.NewReader(payload))
+		r := jsonRequest("/echo", strings.NewReader(payload))
 		r.ContentLength = cl
 		w := httptest.NewRecorder()
-		LimitBody(echoMux(t, &called), testLimit).ServeHTTP(w, r)
+		CheckBody(echoMux(t, &called), testLimit).ServeHTTP(w, r)
 		if w.Code != http.StatusOK || w.Body.String() != payload {
 			t.Fatalf("Content-Length %d: status %d body %q", cl, w.Code, w.Body.String())
 		}

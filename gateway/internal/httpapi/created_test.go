@@ -17,6 +17,9 @@ func TestCreatedStatus(t *testing.T) {
 		want int
 	}{
 		{&pbxv1.CreateUserResponse{}, http.StatusCreated},
+		{&pbxv1.CreateApiKeyResponse{}, http.StatusCreated},
+		{&pbxv1.ListApiKeysResponse{}, http.StatusOK},
+		{&pbxv1.DeleteApiKeyResponse{}, http.StatusOK},
 		{&pbxv1.GetUserResponse{}, http.StatusOK},
 		{&pbxv1.DeleteUserResponse{}, http.StatusOK},
 		{&pbxv1.ApplyResponse{}, http.StatusOK},

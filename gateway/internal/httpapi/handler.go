@@ -21,7 +21,8 @@ type Config struct {
 }
 
 // New builds the complete HTTP handler: generated REST routes, /healthz,
-// /openapi.json, request id, body limit, access log and /metrics.
+// /openapi.json, request id, body checks (JSON only, size limit), access log
+// and /metrics.
 func New(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, error) {
 	metrics := NewMetrics()
 	mux := runtime.NewServeMux(
@@ -40,9 +41,12 @@ func New(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, 
 	if err := pbxv1.RegisterApplyServiceHandler(ctx, mux, conn); err != nil {
 		return nil, fmt.Errorf("register ApplyService: %w", err)
 	}
+	if err := pbxv1.RegisterApiKeyServiceHandler(ctx, mux, conn); err != nil {
+		return nil, fmt.Errorf("register ApiKeyService: %w", err)
+	}
 	if err := mux.HandlePath(http.MethodGet, "/openapi.json", openapi.Serve); err != nil {
 		return nil, fmt.Errorf("register /openapi.json: %w", err)
 	}
-	api := RequestID(AccessLog(cfg.Log, LimitBody(mux, cfg.MaxBodyBytes)))
+	api := RequestID(AccessLog(cfg.Log, CheckBody(mux, cfg.MaxBodyBytes)))
 	return metrics.WithEndpoint(metrics.Instrument(api)), nil
 }

@@ -105,10 +105,58 @@ func (f *fakeUsers) DeleteUser(context.Context, *pbxv1.DeleteUserRequest) (*pbxv
 	return &pbxv1.DeleteUserResponse{}, nil
 }
 
+// fakeKeys stands in for the server's ApiKeyService: one live key.
+type fakeKeys struct {
+	pbxv1.UnimplementedApiKeyServiceServer
+}
+
+var testKey = &pbxv1.ApiKey{
+	Id: "5f0d2c1e-8a43-4c55-9d3e-2b7f4e6a1c09", Name: "ci", Role: "operator",
+	CreatedAt: timestamppb.New(time.Unix(1700000000, 0)),
+}
+
+func (fakeKeys) CreateApiKey(_ context.Context, req *pbxv1.CreateApiKeyRequest) (*pbxv1.CreateApiKeyResponse, error) {
+	key := &pbxv1.ApiKey{Id: testKey.Id, Name: req.GetName(), Role: req.GetRole(), CreatedAt: testKey.CreatedAt}
+	return &pbxv1.CreateApiKeyResponse{ApiKey: key, Token: "pbx_" + strings.Repeat("t", 43)}, nil
+}
+
+func (fakeKeys) ListApiKeys(context.Context, *pbxv1.ListApiKeysRequest) (*pbxv1.ListApiKeysResponse, error) {
+	return &pbxv1.ListApiKeysResponse{ApiKeys: []*pbxv1.ApiKey{testKey}}, nil
+}
+
+func (fakeKeys) DeleteApiKey(_ context.Context, req *pbxv1.DeleteApiKeyRequest) (*pbxv1.DeleteApiKeyResponse, error) {
+	if req.GetId() != testKey.Id {
+		return nil, status.Error(codes.NotFound, "API key not found")
+	}
+	return &pbxv1.DeleteApiKeyResponse{}, nil
+}
+
 type gateway struct {
-	url    string
-	users  *fakeUsers
-	health *health.Server
+	url      string
+	users    *fakeUsers
+	health   *health.Server
+	metadata *metadataRecorder
+}
+
+// metadataRecorder keeps the incoming metadata of the fake backend's last call.
+type metadataRecorder struct {
+	mu   sync.Mutex
+	last metadata.MD
+}
+
+func (m *metadataRecorder) intercept(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	m.mu.Lock()
+	m.last = md.Copy()
+	m.mu.Unlock()
+	return handler(ctx, req)
+}
+
+// lastCall is the metadata the backend's last call carried.
+func (m *metadataRecorder) lastCall() metadata.MD {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.last
 }
 
 // gatewaySetup is what startGateway builds: the handler's Config and the
@@ -141,14 +189,16 @@ func startGateway(t *testing.T, opts ...gatewayOption) *gateway {
 	for _, o := range opts {
 		o(&setup)
 	}
-	g := &gateway{users: &fakeUsers{}, health: health.NewServer()}
-	srv := grpc.NewServer(setup.serverOptions...)
+	g := &gateway{users: &fakeUsers{}, health: health.NewServer(), metadata: &metadataRecorder{}}
+	srv := grpc.NewServer(append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(g.metadata.intercept)},
+		setup.serverOptions...)...)
 	pbxv1.RegisterUserServiceServer(srv, g.users)
+	pbxv1.RegisterApiKeyServiceServer(srv, fakeKeys{})
 	grpc_health_v1.RegisterHealthServer(srv, g.health)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 
-	conn, err := Dial(lis.Addr().String(), 5*time.Second)
+	conn, err := Dial(lis.Addr().String(), nil, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,19 +213,33 @@ func startGateway(t *testing.T, opts ...gatewayOption) *gateway {
 	return g
 }
 
+// do sends body (when not empty) as JSON and returns the answer's status and body.
 func (g *gateway) do(t *testing.T, method, path, body string) (int, string) {
+	t.Helper()
+	header := http.Header{}
+	if body != "" {
+		header.Set("Content-Type", "application/json")
+	}
+	resp, b := g.send(t, method, path, body, header)
+	return resp.StatusCode, b
+}
+
+// send makes a request with exactly these headers and returns the answer
+// with its body read.
+func (g *gateway) send(t *testing.T, method, path, body string, header http.Header) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, g.url+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header = header
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, string(b)
 }
 
 func TestGatewayEndToEnd(t *testing.T) {
@@ -199,10 +263,15 @@ func TestGatewayEndToEnd(t *testing.T) {
 			[]string{`"@type":"type.googleapis.com/google.rpc.BadRequest"`, `"field_violations":[{`, `"field":"id"`}},
 		{"missing user is 404", "GET", "/users/0b0c6a52-0000-4e40-9a8b-6c0b7e3b2f11", "", 404, []string{`"code":5`}},
 		{"delete answers {}", "DELETE", "/users/" + testUser.Id, "", 200, []string{`{}`}},
+		{"create API key answers 201 with the token", "POST", "/api-keys", `{"name":"ci","role":"operator"}`,
+			201, []string{`"api_key":{`, `"role":"operator"`, `"last_used_at":null`, `"token":"pbx_ttt`}},
+		{"list API keys is a bare array", "GET", "/api-keys", "", 200, []string{`[{"created_at":`, `"id":"` + testKey.Id + `"`}},
+		{"delete API key answers {}", "DELETE", "/api-keys/" + testKey.Id, "", 200, []string{`{}`}},
+		{"unknown API key is 404", "DELETE", "/api-keys/0b0c6a52-0000-4e40-9a8b-6c0b7e3b2f11", "", 404, []string{`"code":5`}},
 		{"a service the backend does not register is 501", "POST", "/apply", `{}`, 501, []string{`"code":12`}},
 		{"unknown path is 404 JSON", "GET", "/nope", "", 404, []string{`"code":5`}},
 		{"oversized body is 413 JSON", "POST", "/users", `{"name":"` + strings.Repeat("a", 2048) + `"}`, 413, []string{`"code":3`, `"details":[]`}},
-		{"openapi is served", "GET", "/openapi.json", "", 200, []string{`"swagger": "2.0"`, `"/users/{id}/sip-credentials"`}},
+		{"openapi is served", "GET", "/openapi.json", "", 200, []string{`"swagger": "2.0"`, `"/users/{id}/sip-credentials"`, `"/api-keys/{id}"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -317,7 +386,7 @@ func TestGatewayHealthzServerDown(t *testing.T) {
 	}
 	addr := lis.Addr().String()
 	_ = lis.Close() // nothing listens there now
-	conn, err := Dial(addr, 5*time.Second)
+	conn, err := Dial(addr, nil, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

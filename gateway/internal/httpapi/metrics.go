@@ -14,8 +14,8 @@ import (
 )
 
 // UnmatchedRoute labels requests no route answered: unknown paths (404), a
-// known path with the wrong method (405), and bodies refused by LimitBody
-// (413) before routing.
+// known path with the wrong method (405), and bodies refused by CheckBody
+// (413, 415) before routing.
 const UnmatchedRoute = "unmatched"
 
 // The same buckets as the server's pbx_grpc_server_handling_seconds, so the

@@ -41,6 +41,7 @@ func TestMetricsLabelRequestsByRoutePatternNotPath(t *testing.T) {
 	for _, rq := range requests {
 		g.do(t, rq.method, rq.path, rq.body)
 	}
+	g.send(t, "POST", "/users", "name=Ada", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
 
 	text := scrape(t, g)
 	requireLines(t, text,
@@ -52,6 +53,7 @@ func TestMetricsLabelRequestsByRoutePatternNotPath(t *testing.T) {
 		`pbx_http_requests_total{code="404",method="GET",route="unmatched"} 1`,
 		`pbx_http_requests_total{code="405",method="PUT",route="unmatched"} 1`,
 		`pbx_http_requests_total{code="413",method="POST",route="unmatched"} 1`,
+		`pbx_http_requests_total{code="415",method="POST",route="unmatched"} 1`,
 		`pbx_http_request_duration_seconds_count{method="GET",route="/users/{id}"} 3`,
 		`pbx_http_request_duration_seconds_bucket{method="GET",route="/users/{id}",le="+Inf"} 3`,
 	)

@@ -48,13 +48,54 @@ func hasErrorReason(st *status.Status, domain, reason string) bool {
 
 // ErrorHandler keeps grpc-gateway's {code,message,details} body and only sets
 // the HTTP status HTTPStatus gives. An error that already carries an explicit
-// HTTP status (413 from LimitBody, 405 from RoutingErrorHandler) is left alone.
+// HTTP status (413 and 415 from CheckBody, 405 from RoutingErrorHandler) is
+// left alone. A 401 or 403 gets the Bearer challenge of bearerChallenge.
 func ErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	var explicit *runtime.HTTPStatusError
 	if !errors.As(err, &explicit) {
-		err = &runtime.HTTPStatusError{HTTPStatus: HTTPStatus(status.Convert(err)), Err: err}
+		explicit = &runtime.HTTPStatusError{HTTPStatus: HTTPStatus(status.Convert(err)), Err: err}
+		err = explicit
 	}
+	w = &challengeWriter{ResponseWriter: w, challenge: bearerChallenge(explicit.HTTPStatus, r)}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// challengeWriter puts the challenge (or none) into WWW-Authenticate as the
+// status is written: grpc-gateway sets that header to the status message of
+// every UNAUTHENTICATED, which is no challenge at all.
+type challengeWriter struct {
+	http.ResponseWriter
+	challenge string
+}
+
+func (c *challengeWriter) WriteHeader(code int) {
+	if c.challenge == "" {
+		c.Header().Del("WWW-Authenticate")
+	} else {
+		c.Header().Set("WWW-Authenticate", c.challenge)
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (c *challengeWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// bearerChallenge is the WWW-Authenticate header of an answer (RFC 6750,
+// section 3), "" when it has none. Every 401 (UNAUTHENTICATED) needs one
+// (RFC 9110); a 403 (PERMISSION_DENIED: the key's role is too low) may have
+// one. The error code depends only on what the client sent, never on what the
+// server knows of a token: the server answers every missing, malformed,
+// unknown or revoked token alike, and so does this.
+func bearerChallenge(httpStatus int, r *http.Request) string {
+	switch {
+	case httpStatus == http.StatusUnauthorized && r.Header.Get("Authorization") == "":
+		return `Bearer realm="pbx"` // no credentials: no error code (section 3.1)
+	case httpStatus == http.StatusUnauthorized:
+		return `Bearer realm="pbx", error="invalid_token"`
+	case httpStatus == http.StatusForbidden:
+		return `Bearer realm="pbx", error="insufficient_scope"`
+	}
+	return ""
 }
 
 // RoutingErrorHandler answers a known path with the wrong method with 405

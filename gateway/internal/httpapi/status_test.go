@@ -87,9 +87,14 @@ type errorBody struct {
 
 func serveError(t *testing.T, err error) (*httptest.ResponseRecorder, errorBody) {
 	t.Helper()
+	return serveErrorFor(t, httptest.NewRequest(http.MethodGet, "/x", nil), err)
+}
+
+// serveErrorFor answers err to the request r as the gateway does.
+func serveErrorFor(t *testing.T, r *http.Request, err error) (*httptest.ResponseRecorder, errorBody) {
+	t.Helper()
 	mux := runtime.NewServeMux(runtime.WithErrorHandler(ErrorHandler))
 	w := httptest.NewRecorder()
-	r := httptest.NewRequest(http.MethodGet, "/x", nil)
 	ErrorHandler(context.Background(), mux, Marshaler(), w, r, err)
 	var body errorBody
 	if jerr := json.Unmarshal(w.Body.Bytes(), &body); jerr != nil {
@@ -132,6 +137,43 @@ func TestErrorHandlerKeepsExplicitStatus(t *testing.T) {
 	err := &runtime.HTTPStatusError{HTTPStatus: 413, Err: status.Error(codes.ResourceExhausted, "big")}
 	if w, _ := serveError(t, err); w.Code != 413 {
 		t.Fatalf("status = %d, want 413", w.Code)
+	}
+}
+
+// RFC 6750: every 401 carries a Bearer challenge, with error="invalid_token"
+// only when the client sent credentials; a 403 says insufficient_scope; other
+// answers have none.
+func TestErrorHandlerAnswersBearerChallenges(t *testing.T) {
+	const unauthenticated = "missing or invalid API token"
+	tests := []struct {
+		name          string
+		authorization string
+		err           error
+		status        int
+		challenge     string
+	}{
+		{"no token", "", status.Error(codes.Unauthenticated, unauthenticated), 401, `Bearer realm="pbx"`},
+		{"a token the server refused", "Bearer pbx_unknown", status.Error(codes.Unauthenticated, unauthenticated),
+			401, `Bearer realm="pbx", error="invalid_token"`},
+		{"another scheme", "Basic YTpi", status.Error(codes.Unauthenticated, unauthenticated),
+			401, `Bearer realm="pbx", error="invalid_token"`},
+		{"role too low", "Bearer pbx_viewer", status.Error(codes.PermissionDenied, "the API key ci has role viewer"),
+			403, `Bearer realm="pbx", error="insufficient_scope"`},
+		{"not found", "Bearer pbx_admin", status.Error(codes.NotFound, "user not found"), 404, ""},
+		{"explicit 413", "", &runtime.HTTPStatusError{HTTPStatus: 413, Err: status.Error(codes.InvalidArgument, "big")}, 413, ""},
+	}
+	for _, tc := range tests {
+		r := httptest.NewRequest(http.MethodGet, "/x", nil)
+		if tc.authorization != "" {
+			r.Header.Set("Authorization", tc.authorization)
+		}
+		w, _ := serveErrorFor(t, r, tc.err)
+		if w.Code != tc.status {
+			t.Errorf("%s: status %d body %s, want %d", tc.name, w.Code, w.Body.String(), tc.status)
+		}
+		if got := w.Header().Get("WWW-Authenticate"); got != tc.challenge {
+			t.Errorf("%s: WWW-Authenticate = %q, want %q", tc.name, got, tc.challenge)
+		}
 	}
 }
 
