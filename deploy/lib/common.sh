@@ -2,7 +2,7 @@
 # Shared helpers for the operational scripts. Source it; do not execute it.
 #   REPO   repository root (derived from this file's location)
 #   BUILD  $REPO/build   (gitignored: CMake tree, tools, third_party, test cluster)
-#   STATE  $REPO/.state  (gitignored: deploy/up's Postgres, pid files and logs)
+#   STATE  $PBX_STATE_DIR, default $REPO/.state  (gitignored: deploy/up's Postgres, keys, pid files and logs)
 
 if [[ -n "${PBX_COMMON_SH_LOADED:-}" ]]; then
     return 0
@@ -11,7 +11,7 @@ PBX_COMMON_SH_LOADED=1
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 BUILD="$REPO/build"
-STATE="$REPO/.state"
+STATE="${PBX_STATE_DIR:-$REPO/.state}"
 LIB="$REPO/deploy/lib"
 TOOLS_BIN="$BUILD/tools/bin"
 BUF="$REPO/deploy/tools/node_modules/.bin/buf"

@@ -51,10 +51,6 @@ DEPLOY_UP = h.REPO_ROOT / "deploy" / "up"
 TLS_CERTS = h.REPO_ROOT / "deploy" / "lib" / "tls-certs"
 README = h.REPO_ROOT / "README.md"
 
-# The gateway's TLS settings (issue #10), which deploy/up and pbx-gateway.env.example use already and the gateway
-# reads once branch gateway-auth is merged. Delete this set then: from that day on the sources are the whole truth.
-GATEWAY_PENDING = {"PBX_GRPC_TLS_CA_FILE", "PBX_GRPC_TLS_CERT_FILE", "PBX_GRPC_TLS_KEY_FILE",
-                   "PBX_GRPC_TLS_SERVER_NAME", "PBX_HTTP_TLS_CERT_FILE", "PBX_HTTP_TLS_KEY_FILE"}
 # What deploy/up deliberately does not hand over: test-only fault injection, and HTTPS (REST stays plain HTTP on
 # loopback there).
 NOT_FROM_DEPLOY_UP = {"server": {"PBX_FAILPOINT"}, "gateway": {"PBX_HTTP_TLS_CERT_FILE", "PBX_HTTP_TLS_KEY_FILE"}}
@@ -148,9 +144,9 @@ def server_reads() -> set[str]:
 
 
 def gateway_reads() -> set[str]:
-    """The variables of the gateway's main package (its tests aside), and those it is about to read."""
+    """The variables of the gateway's main package (its tests aside)."""
     sources = [p for p in sorted(GATEWAY_MAIN.glob("*.go")) if not p.name.endswith("_test.go")]
-    return variables_read(*sources) | GATEWAY_PENDING
+    return variables_read(*sources)
 
 
 READS = {"server": server_reads, "gateway": gateway_reads}

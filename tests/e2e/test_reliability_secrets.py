@@ -48,14 +48,17 @@ def scram_verifier(password: str, iterations: int = 4096) -> str:
 
 
 class Needles:
-    """Finds any of many fixed alphanumeric strings in large texts: every window of each alphanumeric run is looked up
-    in a set (one pass per text, whatever the number of needles)."""
+    """Finds any of many fixed strings of token characters (alphanumerics and the base64 and base64url extras) in large
+    texts: every window of each run of such characters is looked up in a set (one pass per text, whatever the number
+    of needles)."""
+
+    CHARS = r"[A-Za-z0-9_+/=-]"
 
     def __init__(self):
         self.by_len: dict[int, dict[str, str]] = {}
 
     def add(self, needle: str, kind: str):
-        assert re.fullmatch(r"[A-Za-z0-9]+", needle), needle
+        assert re.fullmatch(self.CHARS + "+", needle), needle
         self.by_len.setdefault(len(needle), {})[needle] = kind
 
     def __len__(self):
@@ -66,7 +69,7 @@ class Needles:
         if not self.by_len:
             return hits
         shortest = min(self.by_len)
-        for m in re.finditer(r"[A-Za-z0-9]{%d,}" % shortest, text):
+        for m in re.finditer(self.CHARS + "{%d,}" % shortest, text):
             run = m.group(0)
             for n, table in self.by_len.items():
                 for i in range(len(run) - n + 1):
