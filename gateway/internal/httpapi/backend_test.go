@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -174,12 +172,7 @@ func TestGatewayOverMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	h, err := New(context.Background(), conn, Config{MaxBodyBytes: 1024, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/users", nil))
+	w := serveOnce(t, conn, http.MethodGet, "/users")
 	if w.Code != http.StatusOK || w.Body.String() != "[]" {
 		t.Fatalf("status %d body %s", w.Code, w.Body.String())
 	}

@@ -391,15 +391,22 @@ func TestGatewayHealthzServerDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	w := serveOnce(t, conn, http.MethodGet, "/healthz")
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d body %s", w.Code, w.Body.String())
+	}
+}
+
+// serveOnce answers one bodyless request through a gateway over conn.
+func serveOnce(t *testing.T, conn *grpc.ClientConn, method, path string) *httptest.ResponseRecorder {
+	t.Helper()
 	h, err := New(context.Background(), conn, Config{MaxBodyBytes: 1024, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/healthz", nil))
-	if w.Code != http.StatusServiceUnavailable {
-		t.Fatalf("status %d body %s", w.Code, w.Body.String())
-	}
+	h.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+	return w
 }
 
 func compactJSON(t *testing.T, s string) string {
