@@ -17,9 +17,10 @@ CREATE UNIQUE INDEX api_keys_live_name ON api_keys (lower(name)) WHERE revoked_a
 ALTER TABLE apply_audit_log ADD COLUMN triggered_by_key_id uuid;
 ALTER TABLE apply_audit_log ADD COLUMN note text NOT NULL DEFAULT '';
 
--- A finished audit row is evidence: no role, the portal's own included, may
--- change or remove it (a running row is still closed by its Apply, or marked
--- interrupted).
+-- A finished audit row is evidence: no UPDATE, DELETE or TRUNCATE of it goes
+-- through, whoever sends it (a running row is still closed by its Apply, or
+-- marked interrupted). Only the table's owner could get past this, by first
+-- disabling the trigger: a schema change, which no code of the portal makes.
 CREATE FUNCTION apply_audit_log_keep_finished() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('TRUNCATE', 'DELETE') THEN

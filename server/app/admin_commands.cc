@@ -65,15 +65,8 @@ int CreateAdminKeyCommand(const ServerConfig& config, const std::vector<std::str
 int RotateSecretsCommand(const ServerConfig& config, const std::vector<std::string>& args) {
   if (!args.empty()) return Fail("usage: pbx-server rotate-secrets");
   if (config.secret_key_file.empty()) return Fail("rotate-secrets needs PBX_SECRET_KEY_FILE");
-  absl::StatusOr<std::string> current = SecretBox::ReadKeyFile(config.secret_key_file);
-  if (!current.ok()) return Fail(current.status().message());
-  std::optional<std::string> previous;
-  if (!config.previous_secret_key_file.empty()) {
-    absl::StatusOr<std::string> read = SecretBox::ReadKeyFile(config.previous_secret_key_file);
-    if (!read.ok()) return Fail(read.status().message());
-    previous = std::move(*read);
-  }
-  absl::StatusOr<SecretBox> secrets = SecretBox::FromKeys(std::move(*current), std::move(previous));
+  absl::StatusOr<SecretBox> secrets =
+      SecretBox::FromKeyFiles(config.secret_key_file, config.previous_secret_key_file);
   if (!secrets.ok()) return Fail(secrets.status().message());
   PgPool pool(config.database);
   absl::StatusOr<std::unique_ptr<pqxx::connection>> connection = MigratedConnection(pool);

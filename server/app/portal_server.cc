@@ -26,6 +26,10 @@ namespace {
 // default scrape timeout is 10 s.
 constexpr absl::Duration kExtensionCountPatience = absl::Seconds(1);
 
+constexpr const char* kServiceNames[] = {v1::UserService::service_full_name(),
+                                         v1::ApplyService::service_full_name(),
+                                         v1::ApiKeyService::service_full_name()};
+
 std::unique_ptr<AsteriskHost> MakeAsteriskHost(const ServerConfig& config) {
   if (config.asterisk_transport == "local") {
     return std::make_unique<LocalAsteriskHost>(config.ssh.command_timeout);
@@ -40,15 +44,7 @@ absl::StatusOr<SecretBox> LoadSecretKeys(const ServerConfig& config) {
     return absl::FailedPreconditionError(
         "PBX_SECRET_KEY_FILE must name the 32-byte key that seals SIP secrets in the database");
   }
-  absl::StatusOr<std::string> current = SecretBox::ReadKeyFile(config.secret_key_file);
-  if (!current.ok()) return current.status();
-  std::optional<std::string> previous;
-  if (!config.previous_secret_key_file.empty()) {
-    absl::StatusOr<std::string> read = SecretBox::ReadKeyFile(config.previous_secret_key_file);
-    if (!read.ok()) return read.status();
-    previous = std::move(*read);
-  }
-  return SecretBox::FromKeys(std::move(*current), std::move(previous));
+  return SecretBox::FromKeyFiles(config.secret_key_file, config.previous_secret_key_file);
 }
 
 }  // namespace
@@ -100,9 +96,7 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   // The services, and the role each method needs (the protos say).
   const std::vector<grpc::Service*> services = {&portal->user_service_, &portal->apply_service_,
                                                 &portal->api_key_service_};
-  absl::StatusOr<MethodRoles> roles = MethodRoles::For(
-      {v1::UserService::service_full_name(), v1::ApplyService::service_full_name(),
-       v1::ApiKeyService::service_full_name()});
+  absl::StatusOr<MethodRoles> roles = MethodRoles::For({std::begin(kServiceNames), std::end(kServiceNames)});
   if (!roles.ok()) return roles.status();
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials(config.tls);
@@ -120,7 +114,7 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
       interceptors;
   interceptors.push_back(std::make_unique<CallPipelineFactory>(
       portal->metrics_,
-      [raw](absl::string_view token) { return raw->token_verifier_.Verify(token); }));
+      [raw](absl::string_view token) { return raw->token_verifier_.Cached(token); }));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   portal->server_ = builder.BuildAndStart();
   if (portal->server_ == nullptr || portal->port_ == 0) {
@@ -133,11 +127,7 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   // Each service answers health checks by name too; the supervisor flips all
   // of them together, as every one depends on the database.
   health->SetServingStatus(false);
-  for (const char* service : {v1::UserService::service_full_name(),
-                              v1::ApplyService::service_full_name(),
-                              v1::ApiKeyService::service_full_name()}) {
-    health->SetServingStatus(service, false);
-  }
+  for (const char* service : kServiceNames) health->SetServingStatus(service, false);
   portal->supervisor_ = std::make_unique<DatabaseSupervisor>(
       portal->pool_, health, config.health_interval,
       [raw](pqxx::connection& connection) { return PrepareSipSecrets(connection, raw->secrets_); },

@@ -1,21 +1,19 @@
 #include "server/app/server_credentials.h"
 
-#include <fstream>
-#include <sstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/private_file.h"
 
 namespace pbx {
 namespace {
 
 absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
-  std::ifstream file(path);
-  std::stringstream content;
-  if (file) content << file.rdbuf();
-  if (!file || content.str().empty()) {
+  absl::StatusOr<std::optional<std::string>> read = ReadFileIfExists(path);
+  if (!read.ok() || !read->has_value() || (*read)->empty()) {
     return absl::FailedPreconditionError(absl::StrCat("cannot read the TLS ", what, " ", path));
   }
-  return content.str();
+  return std::move(**read);
 }
 
 }  // namespace

@@ -200,12 +200,16 @@ absl::StatusOr<NewUser> ValidateNewUser(const NewUser& input) {
   return user;
 }
 
-absl::StatusOr<std::string> ValidateApiKeyName(absl::string_view name) {
+absl::StatusOr<NewApiKey> ValidateNewApiKey(absl::string_view name, absl::string_view role_name) {
+  std::vector<FieldViolation> violations;
   std::string trimmed(absl::StripAsciiWhitespace(name));
   if (std::string problem = CheckName(trimmed); !problem.empty()) {
-    return InvalidFieldsError("invalid API key", {{"name", problem}});
+    violations.push_back({"name", std::move(problem)});
   }
-  return trimmed;
+  const std::optional<Role> role = RoleFromName(role_name);
+  if (!role) violations.push_back({"role", "must be viewer, operator or admin"});
+  if (!violations.empty()) return InvalidFieldsError("invalid API key", violations);
+  return NewApiKey{std::move(trimmed), *role};
 }
 
 absl::StatusOr<std::string> ValidateId(absl::string_view id, absl::string_view what) {

@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/core/api_key.h"
 #include "server/core/user.h"
 
 namespace pbx {
@@ -30,9 +31,15 @@ inline absl::StatusOr<std::string> ValidateUserId(absl::string_view id) {
   return ValidateId(id, "user");
 }
 
-// An API key's name, checked like a user's name (trimmed, 1-100 characters of
-// text without control characters); INVALID_ARGUMENT naming field "name".
-absl::StatusOr<std::string> ValidateApiKeyName(absl::string_view name);
+struct NewApiKey {
+  std::string name;
+  Role role;
+};
+
+// A new API key's name, checked like a user's name (trimmed, 1-100 characters
+// of text without control characters), and its role ("viewer", "operator" or
+// "admin"); INVALID_ARGUMENT listing both fields at once when both are bad.
+absl::StatusOr<NewApiKey> ValidateNewApiKey(absl::string_view name, absl::string_view role_name);
 
 inline constexpr int kMaxApplyNoteChars = 200;
 

@@ -26,6 +26,11 @@ absl::StatusOr<std::optional<ApiKeyRecord>> BootstrapAdminKey(KeyOperations& key
   if (!provisioned.ok()) return provisioned.status();
   absl::StatusOr<std::optional<CreatedApiKey>> created =
       keys.CreateFirstAdminKey(name, *provisioned);
+  if (absl::IsFailedPrecondition(created.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(created.status().message(), " (", token_file,
+                     "); remove that file and a new admin key will be made"));
+  }
   if (!created.ok()) return created.status();
   if (!created->has_value()) return std::optional<ApiKeyRecord>();
   if (!provisioned->has_value()) {

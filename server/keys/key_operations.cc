@@ -2,24 +2,16 @@
 
 #include <utility>
 
-#include "server/core/field_violations.h"
 #include "server/core/validation.h"
 
 namespace pbx {
 
 absl::StatusOr<CreatedApiKey> KeyOperations::CreateKey(absl::string_view name,
                                                       absl::string_view role_name) {
-  std::vector<FieldViolation> violations;
-  absl::StatusOr<std::string> valid_name = ValidateApiKeyName(name);
-  if (!valid_name.ok()) {
-    for (FieldViolation& v : FieldViolationsOf(valid_name.status())) violations.push_back(v);
-  }
-  const std::optional<Role> role = RoleFromName(role_name);
-  if (!role) violations.push_back({"role", "must be viewer, operator or admin"});
-  if (!violations.empty()) return InvalidFieldsError("invalid API key", violations);
-
+  absl::StatusOr<NewApiKey> valid = ValidateNewApiKey(name, role_name);
+  if (!valid.ok()) return valid.status();
   std::string token = GenerateApiToken(random_bytes_);
-  absl::StatusOr<ApiKeyRecord> key = store_.CreateKey(*valid_name, *role, ApiTokenHash(token));
+  absl::StatusOr<ApiKeyRecord> key = store_.CreateKey(valid->name, valid->role, ApiTokenHash(token));
   if (!key.ok()) return key.status();
   on_change_();
   return CreatedApiKey{std::move(*key), std::move(token)};
@@ -37,14 +29,14 @@ absl::Status KeyOperations::RevokeKey(absl::string_view id) {
 
 absl::StatusOr<std::optional<CreatedApiKey>> KeyOperations::CreateFirstAdminKey(
     absl::string_view name, const std::optional<std::string>& given_token) {
-  absl::StatusOr<std::string> valid_name = ValidateApiKeyName(name);
-  if (!valid_name.ok()) return valid_name.status();
+  absl::StatusOr<NewApiKey> valid = ValidateNewApiKey(name, RoleName(Role::kAdmin));
+  if (!valid.ok()) return valid.status();
   if (given_token && !IsWellFormedApiToken(*given_token)) {
     return absl::InvalidArgumentError("not an API token (pbx_ and 43 characters of base64url)");
   }
   std::string token = given_token ? *given_token : GenerateApiToken(random_bytes_);
   absl::StatusOr<std::optional<ApiKeyRecord>> key =
-      store_.CreateFirstAdminKey(*valid_name, ApiTokenHash(token));
+      store_.CreateFirstAdminKey(valid->name, ApiTokenHash(token));
   if (!key.ok()) return key.status();
   if (!key->has_value()) return std::optional<CreatedApiKey>();
   on_change_();

@@ -36,16 +36,21 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) {
   if (!IsWellFormedApiToken(token)) return Unauthenticated();
   const std::string hash = ApiTokenHash(token);
   const absl::Time arrived = absl::Now();
-  if (std::optional<Principal> principal = Find(hash)) return *principal;
+  if (std::optional<Principal> principal = Find(hash, Use::kRecord)) return *principal;
   // Perhaps a key created on another server since the last read.
   RefreshSince(arrived, options_.miss_refresh_spacing);
-  if (std::optional<Principal> principal = Find(hash)) return *principal;
+  if (std::optional<Principal> principal = Find(hash, Use::kRecord)) return *principal;
   absl::MutexLock lock(&mu_);
   if (snapshot_ == nullptr) return absl::UnavailableError("database unavailable; try again shortly");
   return Unauthenticated();
 }
 
-std::optional<Principal> TokenVerifier::Find(const std::string& hash) {
+std::optional<Principal> TokenVerifier::Cached(absl::string_view token) {
+  if (!IsWellFormedApiToken(token)) return std::nullopt;
+  return Find(ApiTokenHash(token), Use::kIgnore);
+}
+
+std::optional<Principal> TokenVerifier::Find(const std::string& hash, Use use) {
   std::shared_ptr<const Snapshot> snapshot;
   {
     absl::MutexLock lock(&mu_);
@@ -57,8 +62,10 @@ std::optional<Principal> TokenVerifier::Find(const std::string& hash) {
     const std::string& stored = it->second.token_hash;
     if (stored.size() == hash.size() &&
         CRYPTO_memcmp(stored.data(), hash.data(), hash.size()) == 0) {
-      absl::MutexLock lock(&mu_);
-      used_.insert(it->second.principal.key_id);
+      if (use == Use::kRecord) {
+        absl::MutexLock lock(&mu_);
+        used_.insert(it->second.principal.key_id);
+      }
       return it->second.principal;
     }
   }
@@ -92,6 +99,9 @@ void TokenVerifier::RefreshSince(absl::Time since, absl::Duration spacing) {
     last = refreshed_at_;
   }
   if (last >= since) return;  // a read that began after `since` already ended
+  // One that began after `since` and failed (the database is down): waiting
+  // for another would queue every caller behind one attempt each.
+  if (attempted_at_ >= since) return;
   absl::SleepFor(attempted_at_ + spacing - absl::Now());  // nothing when it is long past
   attempted_at_ = absl::Now();
   Refresh();

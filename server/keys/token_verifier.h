@@ -2,6 +2,7 @@
 #define PBX_SERVER_KEYS_TOKEN_VERIFIER_H_
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -47,6 +48,11 @@ class TokenVerifier {
   // the keys were never read because the database is down.
   absl::StatusOr<Principal> Verify(absl::string_view token);
 
+  // The key `token` belongs to among the keys in memory, for a token Verify
+  // admitted moments ago: never reads the database, never waits, and records
+  // no use (Verify did). nullopt when the token is not (or no longer) there.
+  std::optional<Principal> Cached(absl::string_view token);
+
   // Reads the keys again now (after a create or revoke on this server).
   void RefreshNow();
 
@@ -56,7 +62,8 @@ class TokenVerifier {
   // constant time.
   using Snapshot = std::unordered_multimap<std::string, ActiveApiKey>;
 
-  std::optional<Principal> Find(const std::string& hash);
+  enum class Use { kRecord, kIgnore };
+  std::optional<Principal> Find(const std::string& hash, Use use);
   void Refresh();
   // Makes sure the keys were read after `since`: waits for, or starts, such
   // a read, starting none sooner than `spacing` after the previous one.

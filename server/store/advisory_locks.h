@@ -12,7 +12,6 @@ inline constexpr int64_t kMigrationLockKey = 0x7062780001;            // "pbx" 1
 inline constexpr int64_t kExtensionAllocationLockKey = 0x7062780002;  // "pbx" 2
 inline constexpr int64_t kApplyLockKey = 0x7062780003;                // "pbx" 3
 inline constexpr int64_t kApiKeyBootstrapLockKey = 0x7062780004;      // "pbx" 4
-inline constexpr int64_t kSecretSealingLockKey = 0x7062780005;        // "pbx" 5
 
 }  // namespace pbx
 

@@ -28,6 +28,8 @@ class ApiKeyStore {
                                                  absl::string_view token_hash) = 0;
   // Creates the key only when no live admin key exists (in one transaction,
   // so concurrent bootstraps create one); nullopt when one already exists.
+  // FAILED_PRECONDITION when token_hash is a revoked key's: a revoked token
+  // never comes back.
   virtual absl::StatusOr<std::optional<ApiKeyRecord>> CreateFirstAdminKey(
       absl::string_view name, absl::string_view token_hash) = 0;
   // Live keys, oldest first.

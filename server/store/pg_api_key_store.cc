@@ -36,8 +36,14 @@ absl::StatusOr<ApiKeyRecord> Insert(pqxx::work& transaction, absl::string_view n
                      kKeyColumns),
         std::string(name), std::string(RoleName(role)), std::string(token_hash)));
   } catch (const pqxx::unique_violation& e) {
-    if (!absl::StrContains(e.what(), "api_keys_live_name")) throw;
-    return absl::AlreadyExistsError(absl::StrCat("an API key named ", name, " already exists"));
+    if (absl::StrContains(e.what(), "api_keys_live_name")) {
+      return absl::AlreadyExistsError(absl::StrCat("an API key named ", name, " already exists"));
+    }
+    // Only a provisioned token (the admin bootstrap's) can meet an old one.
+    if (absl::StrContains(e.what(), "api_keys_token_sha256_key")) {
+      return absl::FailedPreconditionError("the token belongs to a revoked API key");
+    }
+    throw;
   }
 }
 

@@ -2,9 +2,7 @@
 
 #include <openssl/evp.h>
 
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <vector>
 
 #include "absl/algorithm/container.h"
@@ -12,7 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
+#include "server/common/private_file.h"
 #include "server/core/sha256.h"
 #include "server/core/sip_secret.h"
 
@@ -49,11 +47,11 @@ absl::StatusOr<SecretBox> SecretBox::FromKeys(std::string current,
 }
 
 absl::StatusOr<std::string> SecretBox::ReadKeyFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return absl::FailedPreconditionError(absl::StrCat("cannot read the key file ", path));
-  std::stringstream content;
-  content << file.rdbuf();
-  std::string raw = content.str();
+  absl::StatusOr<std::optional<std::string>> read = ReadFileIfExists(path);
+  if (!read.ok() || !read->has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot read the key file ", path));
+  }
+  const std::string& raw = **read;
   if (raw.size() == kKeyBytes) return raw;
   const std::string text(absl::StripTrailingAsciiWhitespace(raw));
   std::string decoded;
@@ -63,6 +61,19 @@ absl::StatusOr<std::string> SecretBox::ReadKeyFile(const std::string& path) {
   if (absl::Base64Unescape(text, &decoded) && decoded.size() == kKeyBytes) return decoded;
   return absl::FailedPreconditionError(absl::StrCat(
       "the key file ", path, " holds no 32-byte key (32 raw bytes, 64 hex digits or base64)"));
+}
+
+absl::StatusOr<SecretBox> SecretBox::FromKeyFiles(const std::string& current_path,
+                                                 const std::string& previous_path) {
+  absl::StatusOr<std::string> current = ReadKeyFile(current_path);
+  if (!current.ok()) return current.status();
+  std::optional<std::string> previous;
+  if (!previous_path.empty()) {
+    absl::StatusOr<std::string> read = ReadKeyFile(previous_path);
+    if (!read.ok()) return read.status();
+    previous = std::move(*read);
+  }
+  return FromKeys(std::move(*current), std::move(previous));
 }
 
 SecretBox::SecretBox(std::string current, std::optional<std::string> previous)

@@ -31,6 +31,10 @@ class SecretBox {
   // (a trailing newline is ignored). The message names the file, never the
   // key.
   static absl::StatusOr<std::string> ReadKeyFile(const std::string& path);
+  // The current key from its file and, when previous_path is not empty, the
+  // one it replaces from its own.
+  static absl::StatusOr<SecretBox> FromKeyFiles(const std::string& current_path,
+                                                const std::string& previous_path);
 
   std::string Seal(absl::string_view plaintext, absl::string_view associated_data) const;
   // DATA_LOSS when the value is malformed or does not open (tampered, or

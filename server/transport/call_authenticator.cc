@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -12,17 +11,16 @@
 namespace pbx {
 namespace {
 
-constexpr char kAuthorization[] = "authorization";
 constexpr char kPathKey[] = ":path";
 
-absl::string_view Value(const grpc::AuthMetadataProcessor::InputMetadata& metadata,
-                        absl::string_view key) {
+}  // namespace
+
+absl::string_view MetadataValue(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                                absl::string_view key) {
   auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
   if (it == metadata.end()) return {};
   return absl::string_view(it->second.data(), it->second.size());
 }
-
-}  // namespace
 
 absl::string_view BearerToken(absl::string_view authorization) {
   if (!absl::ConsumePrefix(&authorization, "Bearer ") &&
@@ -35,7 +33,7 @@ absl::string_view BearerToken(absl::string_view authorization) {
 grpc::Status CallAuthenticator::Process(const InputMetadata& metadata, grpc::AuthContext*,
                                         OutputMetadata*, OutputMetadata*) {
   const absl::Time start = absl::Now();
-  const absl::string_view path = Value(metadata, kPathKey);
+  const absl::string_view path = MetadataValue(metadata, kPathKey);
   grpc::Status admitted = Admit(metadata, path);
   if (!admitted.ok()) {
     RecordCall(metrics_, BoundedMethodName(path), static_cast<absl::StatusCode>(admitted.error_code()),
@@ -47,7 +45,8 @@ grpc::Status CallAuthenticator::Process(const InputMetadata& metadata, grpc::Aut
 grpc::Status CallAuthenticator::Admit(const InputMetadata& metadata, absl::string_view path) {
   const MethodRoles::Access access = roles_.Lookup(path);
   if (access.open) return grpc::Status::OK;
-  absl::StatusOr<Principal> caller = check_token_(BearerToken(Value(metadata, kAuthorization)));
+  absl::StatusOr<Principal> caller =
+      check_token_(BearerToken(MetadataValue(metadata, kAuthorizationMetadataKey)));
   if (!caller.ok()) {
     return grpc::Status(static_cast<grpc::StatusCode>(caller.status().code()),
                         std::string(caller.status().message()));

@@ -2,6 +2,7 @@
 #define PBX_SERVER_TRANSPORT_CALL_AUTHENTICATOR_H_
 
 #include <functional>
+#include <map>
 
 #include <grpcpp/security/auth_metadata_processor.h>
 
@@ -49,9 +50,16 @@ class CallAuthenticator : public grpc::AuthMetadataProcessor {
   PortalMetrics& metrics_;
 };
 
+// Where callers put "Bearer <token>".
+inline constexpr char kAuthorizationMetadataKey[] = "authorization";
+
 // The bearer token in an `authorization` metadata value ("Bearer <token>");
 // empty when there is none.
 absl::string_view BearerToken(absl::string_view authorization);
+
+// The first value of `key` in a call's metadata; empty when there is none.
+absl::string_view MetadataValue(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                                absl::string_view key);
 
 }  // namespace pbx
 

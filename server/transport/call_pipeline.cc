@@ -16,25 +16,18 @@ namespace {
 using grpc::experimental::InterceptionHookPoints;
 using Metadata = std::multimap<grpc::string_ref, grpc::string_ref>;
 
-constexpr char kAuthorization[] = "authorization";
 // Where the caller travels from the pipeline to the handlers, in the call's
 // metadata. Whatever a client sends under these keys is removed first.
 constexpr char kCallerKeyId[] = "pbx-caller-key-id";
 constexpr char kCallerKeyName[] = "pbx-caller-key-name";
 constexpr char kCallerRole[] = "pbx-caller-role";
 
-std::string MetadataValue(const Metadata& metadata, const char* key) {
-  auto it = metadata.find(key);
-  return it == metadata.end() ? std::string()
-                              : std::string(it->second.data(), it->second.size());
-}
-
 class CallPipeline : public grpc::experimental::Interceptor {
  public:
-  CallPipeline(PortalMetrics& metrics, const CallPipelineFactory::TokenCheck& check_token,
+  CallPipeline(PortalMetrics& metrics, const CallPipelineFactory::CallerLookup& find_caller,
                grpc::experimental::ServerRpcInfo& info)
       : metrics_(metrics),
-        check_token_(check_token),
+        find_caller_(find_caller),
         method_(BoundedMethodName(info.method() != nullptr ? info.method() : "")) {}
 
   ~CallPipeline() override {
@@ -64,12 +57,12 @@ class CallPipeline : public grpc::experimental::Interceptor {
     metadata.erase(kRequestIdMetadataKey);
     metadata.emplace(kRequestIdMetadataKey, request_id_);
     for (const char* key : {kCallerKeyId, kCallerKeyName, kCallerRole}) metadata.erase(key);
-    const std::string authorization = MetadataValue(metadata, kAuthorization);
-    metadata.erase(kAuthorization);
+    const std::string authorization(MetadataValue(metadata, kAuthorizationMetadataKey));
+    metadata.erase(kAuthorizationMetadataKey);
     if (!authorization.empty()) {
       // Checked already by the authenticator; this looks the key up again in
       // memory (gRPC 1.51 gives that stage no safe way to hand it over).
-      if (absl::StatusOr<Principal> caller = check_token_(BearerToken(authorization)); caller.ok()) {
+      if (std::optional<Principal> caller = find_caller_(BearerToken(authorization))) {
         caller_ = std::move(*caller);
         role_ = std::string(RoleName(caller_->role));
         metadata.emplace(kCallerKeyId, caller_->key_id);
@@ -87,7 +80,7 @@ class CallPipeline : public grpc::experimental::Interceptor {
   }
 
   PortalMetrics& metrics_;
-  const CallPipelineFactory::TokenCheck& check_token_;
+  const CallPipelineFactory::CallerLookup& find_caller_;
   const std::string method_;
   std::optional<Principal> caller_;
   std::string role_;
@@ -101,12 +94,13 @@ class CallPipeline : public grpc::experimental::Interceptor {
 
 grpc::experimental::Interceptor* CallPipelineFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new CallPipeline(metrics_, check_token_, *info);
+  return new CallPipeline(metrics_, find_caller_, *info);
 }
 
 std::optional<Principal> CallerOf(const grpc::ServerContextBase& context) {
   const Metadata& metadata = context.client_metadata();
-  Principal caller{MetadataValue(metadata, kCallerKeyId), MetadataValue(metadata, kCallerKeyName),
+  Principal caller{std::string(MetadataValue(metadata, kCallerKeyId)),
+                   std::string(MetadataValue(metadata, kCallerKeyName)),
                    RoleFromName(MetadataValue(metadata, kCallerRole)).value_or(Role::kViewer)};
   if (caller.key_id.empty()) return std::nullopt;
   return caller;

@@ -7,7 +7,7 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_interceptor.h>
 
-#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "server/core/api_key.h"
 #include "server/observability/portal_metrics.h"
 
@@ -38,17 +38,19 @@ namespace pbx {
 // handler on one thread (the log lines' request id is thread-local).
 class CallPipelineFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  using TokenCheck = std::function<absl::StatusOr<Principal>(absl::string_view token)>;
+  // The key of a token the authenticator admitted, from memory only
+  // (TokenVerifier::Cached): nothing on this path reads the database again.
+  using CallerLookup = std::function<std::optional<Principal>(absl::string_view token)>;
 
-  CallPipelineFactory(PortalMetrics& metrics, TokenCheck check_token)
-      : metrics_(metrics), check_token_(std::move(check_token)) {}
+  CallPipelineFactory(PortalMetrics& metrics, CallerLookup find_caller)
+      : metrics_(metrics), find_caller_(std::move(find_caller)) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
 
  private:
   PortalMetrics& metrics_;
-  TokenCheck check_token_;
+  CallerLookup find_caller_;
 };
 
 // The API key the call came with, as the call pipeline named it; nullopt for

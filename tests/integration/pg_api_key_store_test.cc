@@ -2,6 +2,8 @@
 // TokenVerifier that read it.
 #include "server/store/pg_api_key_store.h"
 
+#include <atomic>
+#include <cstdio>
 #include <thread>
 
 #include <pqxx/pqxx>
@@ -9,6 +11,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/core/field_violations.h"
+#include "absl/synchronization/notification.h"
+#include "server/keys/admin_bootstrap.h"
 #include "server/keys/key_operations.h"
 #include "server/keys/token_verifier.h"
 #include "tests/integration/database_fixture.h"
@@ -109,14 +113,109 @@ TEST_F(PgApiKeyStoreTest, UseIsRecordedCoarsely) {
   auto created = keys_->CreateKey("used", "viewer");
   ASSERT_TRUE(created.ok());
   EXPECT_FALSE((*keys_->ListKeys())[0].last_used_at.has_value());
-  {
-    TokenVerifier verifier(*store_, {absl::Milliseconds(50), absl::ZeroDuration(),
-                                     absl::Milliseconds(100)});
-    verifier.Start();
-    ASSERT_TRUE(verifier.Verify(created->token).ok());
-    absl::SleepFor(absl::Milliseconds(400));
+  TokenVerifier verifier(*store_, {absl::Milliseconds(50), absl::ZeroDuration(),
+                                   absl::Milliseconds(100)});
+  verifier.Start();
+  ASSERT_TRUE(verifier.Verify(created->token).ok());
+  // Written by the running verifier, not only by the flush when it stops.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (!(*keys_->ListKeys())[0].last_used_at.has_value() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_TRUE((*keys_->ListKeys())[0].last_used_at.has_value());
+}
+
+// The real store, counting how often the verifier reads every live key.
+class CountingKeyStore : public ApiKeyStore {
+ public:
+  explicit CountingKeyStore(ApiKeyStore& store) : store_(store) {}
+  absl::StatusOr<ApiKeyRecord> CreateKey(absl::string_view name, Role role,
+                                         absl::string_view token_hash) override {
+    return store_.CreateKey(name, role, token_hash);
+  }
+  absl::StatusOr<std::optional<ApiKeyRecord>> CreateFirstAdminKey(
+      absl::string_view name, absl::string_view token_hash) override {
+    return store_.CreateFirstAdminKey(name, token_hash);
+  }
+  absl::StatusOr<std::vector<ApiKeyRecord>> ListKeys() override { return store_.ListKeys(); }
+  absl::Status RevokeKey(absl::string_view id) override { return store_.RevokeKey(id); }
+  absl::StatusOr<std::vector<ActiveApiKey>> ActiveKeys() override {
+    ++reads;
+    return store_.ActiveKeys();
+  }
+  absl::Status MarkUsed(const std::vector<std::string>& key_ids) override {
+    return store_.MarkUsed(key_ids);
+  }
+  std::atomic<int> reads{0};
+
+ private:
+  ApiKeyStore& store_;
+};
+
+constexpr char kUnknownToken[] = "pbx_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+// What the call pipeline uses after the authenticator admitted a call: no
+// database read, no wait, no use recorded, whatever the token.
+TEST_F(PgApiKeyStoreTest, TheCachedLookupNeverReadsTheDatabaseNorRecordsUse) {
+  auto created = keys_->CreateKey("piped", "operator");
+  ASSERT_TRUE(created.ok());
+  CountingKeyStore counting(*store_);
+  {
+    TokenVerifier verifier(counting, {absl::Hours(1), absl::ZeroDuration(), absl::Hours(1)});
+    verifier.RefreshNow();
+    ASSERT_EQ(counting.reads, 1);
+    std::optional<Principal> caller = verifier.Cached(created->token);
+    ASSERT_TRUE(caller.has_value());
+    EXPECT_EQ(caller->key_name, "piped");
+    EXPECT_EQ(caller->role, Role::kOperator);
+    EXPECT_FALSE(verifier.Cached(kUnknownToken).has_value());
+    EXPECT_FALSE(verifier.Cached("Bearer nonsense").has_value());
+    EXPECT_EQ(counting.reads, 1) << "a cached lookup read the keys again";
+    verifier.Start();  // its stop flushes the keys used (none) to last_used_at
+  }
+  EXPECT_FALSE((*keys_->ListKeys())[0].last_used_at.has_value());
+}
+
+// While the database is down, callers with unknown tokens wait for one
+// read that began after they arrived; they do not queue up one read each.
+TEST_F(PgApiKeyStoreTest, UnknownTokensShareOneFailedReadWhileTheDatabaseIsDown) {
+  PgPool unreachable(PgPoolOptions{"postgresql://postgres@127.0.0.1:1/none", 2, 1});
+  PgApiKeyStore down(unreachable);
+  CountingKeyStore counting(down);
+  TokenVerifier verifier(counting, {absl::Hours(1), absl::Milliseconds(250), absl::Hours(1)});
+  constexpr int kCallers = 8;
+  std::vector<absl::StatusCode> codes(kCallers);
+  absl::Notification go;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      go.WaitForNotification();
+      codes[i] = verifier.Verify(kUnknownToken).status().code();
+    });
+  }
+  go.Notify();
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_THAT(codes, ::testing::Each(absl::StatusCode::kUnavailable));
+  // One read for everyone, perhaps a second for a thread that arrived after
+  // the first began; one each (8) would hold every caller 250 ms per caller.
+  EXPECT_LE(counting.reads, 2);
+}
+
+// A token file still holding the token of a key since revoked makes no key
+// (a revoked token stays revoked) and says which file to remove.
+TEST_F(PgApiKeyStoreTest, BootstrapWithARevokedKeysTokenSaysWhichFileToRemove) {
+  const std::string token_file = ::testing::TempDir() + "/revoked-admin-token";
+  std::remove(token_file.c_str());
+  auto first = BootstrapAdminKey(*keys_, token_file, "admin");
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(first->has_value());
+  ASSERT_TRUE(keys_->RevokeKey((*first)->id).ok());
+  auto again = BootstrapAdminKey(*keys_, token_file, "admin");
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition) << again.status();
+  EXPECT_THAT(again.status().message(), HasSubstr("revoked"));
+  EXPECT_THAT(again.status().message(), HasSubstr(token_file));
+  EXPECT_TRUE(keys_->ListKeys()->empty());
+  std::remove(token_file.c_str());
 }
 
 }  // namespace

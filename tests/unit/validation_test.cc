@@ -54,7 +54,7 @@ TEST(ValidateNewUser, NameLengthCountsCharactersNotBytes) {
 TEST(ValidateNewUser, RejectsControlCharactersAndLineSeparators) {
   for (std::string bad : std::vector<std::string>{"Ada\nLovelace", "Ada\r[1000]", std::string("Ada\0x", 5),
                           "Ada\x7f", "Ada\xC2\x85", "Ada\xE2\x80\xA8",
-                          "Ada\xE2\x80\xAEevil" /* right-to-left override */,
+                          "Ada\xE2\x80\xAE" "evil" /* right-to-left override */,
                           "\xEF\xBB\xBF" "Ada" /* byte-order mark */}) {
     auto status = ValidateNewUser({bad, "a@example.com", {}}).status();
     EXPECT_THAT(FieldsOf(status), ElementsAre("name")) << bad;
