@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +52,17 @@ func startServing(t *testing.T, vars map[string]string) string {
 
 func get(t *testing.T, client *http.Client, url string) *http.Response {
 	t.Helper()
-	resp, err := client.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return do(t, client, req)
+}
+
+// do sends req and reads its answer to the end.
+func do(t *testing.T, client *http.Client, req *http.Request) *http.Response {
+	t.Helper()
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +74,10 @@ func get(t *testing.T, client *http.Client, url string) *http.Response {
 func TestServesHTTPSOnlyWhenGivenACertificate(t *testing.T) {
 	p := newPKI(t)
 	addr := startServing(t, map[string]string{"PBX_HTTP_TLS_CERT_FILE": p.serverCert, "PBX_HTTP_TLS_KEY_FILE": p.serverKey})
-	caPEM, err := os.ReadFile(p.caFile)
+	roots, err := loadCertPool("PBX_GRPC_TLS_CA_FILE", p.caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(caPEM)
 
 	for _, proto := range []string{"HTTP/1.1", "HTTP/2.0"} {
 		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -96,6 +103,20 @@ func TestServesHTTPSOnlyWhenGivenACertificate(t *testing.T) {
 			_ = resp.Body.Close()
 			if resp.StatusCode != tc.status {
 				t.Errorf("%s %s: status %d, want %d", proto, tc.contentType, resp.StatusCode, tc.status)
+			}
+		}
+		if proto == "HTTP/2.0" {
+			// A refused body ends its own stream, not the connection the
+			// client's other requests share.
+			reused := false
+			trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused }}
+			req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+				http.MethodGet, "https://"+addr+"/openapi.json", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp := do(t, client, req); resp.StatusCode != http.StatusOK || !reused {
+				t.Errorf("HTTP/2: status %d; connection reused after the refusals: %v", resp.StatusCode, reused)
 			}
 		}
 		client.CloseIdleConnections()

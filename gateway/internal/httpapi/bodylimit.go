@@ -51,8 +51,9 @@ type lingerBounds struct {
 //     is read up to the limit and handed on from memory, which is cheap at the
 //     limits we use (64 KiB default).
 //
-// Either way a refused body gets its answer first and is then discarded within
-// lingerMaxBytes and lingerMaxTime, and the connection is closed.
+// Either way a refused body gets its answer first and, over HTTP/1, is then
+// discarded within lingerMaxBytes and lingerMaxTime, and the connection is
+// closed.
 func CheckBody(mux *runtime.ServeMux, limit int64) http.Handler {
 	return checkBody(mux, limit, lingerBounds{bytes: lingerMaxBytes, time: lingerMaxTime})
 }
@@ -67,7 +68,7 @@ func checkBody(mux *runtime.ServeMux, limit int64, linger lingerBounds) http.Han
 			refuseBody(mux, w, r, tooLarge(limit), linger)
 			return
 		}
-		if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+		if hasUnknownLength(r) {
 			data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 			if err != nil {
 				badBody(mux, w, r, err)
@@ -91,7 +92,16 @@ func checkBody(mux *runtime.ServeMux, limit int64, linger lingerBounds) http.Han
 // Answering first means a client that reads while it writes (curl, Go's
 // client, one that sent Expect: 100-continue) stops sending right away, and
 // one that writes everything first finds the answer waiting once it is done.
+//
+// Not over HTTP/2: each request has a stream of its own there, whose unread
+// rest net/http resets once the handler returns, while the connection (which
+// other requests share) stays open; Connection: close would make it send
+// GOAWAY and end them all.
 func refuseBody(mux *runtime.ServeMux, w http.ResponseWriter, r *http.Request, refusal *runtime.HTTPStatusError, linger lingerBounds) {
+	if r.ProtoMajor >= 2 {
+		answerWithLength(mux, w, r, refusal)
+		return
+	}
 	rc := http.NewResponseController(w)
 	// For HTTP/1, net/http otherwise wants the body consumed or abandoned
 	// before the answer; full duplex lets it be read after the answer. Only

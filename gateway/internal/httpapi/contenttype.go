@@ -13,7 +13,13 @@ import (
 // hasBody says whether the request carries a body: a Content-Length over 0,
 // or one of unknown length (chunked; HTTP/2 DATA without a content-length).
 func hasBody(r *http.Request) bool {
-	return r.ContentLength > 0 || r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody
+	return r.ContentLength > 0 || hasUnknownLength(r)
+}
+
+// hasUnknownLength says whether the request has a body whose length it did
+// not declare.
+func hasUnknownLength(r *http.Request) bool {
+	return r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody
 }
 
 // isJSON says whether the request declares one JSON body: exactly one
