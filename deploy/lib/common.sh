@@ -11,7 +11,7 @@ PBX_COMMON_SH_LOADED=1
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 BUILD="$REPO/build"
-STATE="${PBX_STATE_DIR:-$REPO/.state}"
+STATE="$(realpath -m "${PBX_STATE_DIR:-$REPO/.state}")"
 LIB="$REPO/deploy/lib"
 TOOLS_BIN="$BUILD/tools/bin"
 BUF="$REPO/deploy/tools/node_modules/.bin/buf"
