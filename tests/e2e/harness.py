@@ -370,7 +370,9 @@ def admin_token(db_url: str) -> str:
 
 # --------------------------------------------------------------------------- processes
 
-def _clean_env(extra: dict) -> dict:
+def clean_env(extra: dict) -> dict:
+    """This process's environment without PBX_* and libpq's PG* variables, plus `extra`: what every program the
+    suite starts gets, so nothing of the caller's shell configures it by accident."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PBX_") and not k.startswith("PG")}
     env.update(extra)
     return env
@@ -420,7 +422,7 @@ class Server:
         self.grpc_addr = f"127.0.0.1:{self.grpc_port}"
         # Every server gets its own /metrics port: the default (9464) would clash between portals.
         self.metrics_addr = f"127.0.0.1:{free_port()}"
-        env = _clean_env({
+        env = clean_env({
             "PBX_GRPC_LISTEN": self.grpc_addr,
             "PBX_METRICS_LISTEN": self.metrics_addr,
             "PBX_DATABASE_URL": db_url,
@@ -438,7 +440,7 @@ class Gateway:
     def __init__(self, grpc_addr: str, log_prefix: str, extra_env: dict | None = None):
         self.http_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.http_port}"
-        env = _clean_env({
+        env = clean_env({
             "PBX_HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
             "PBX_GRPC_TARGET": grpc_addr,
         })

@@ -115,7 +115,8 @@ def test_applies_beyond_max_waiters_are_refused_at_once(portals, new_db, pg, lab
             assert took < 3, f"refused after {took:.1f} s: not at once"
         h.wait_until(lambda: lock_waiters(pg, db) == 2, 10, 0.1, "two Applies waiting in the database")
         time.sleep(0.5)
-        assert lock_waiters(pg, db) == 2, "more than PBX_APPLY_MAX_WAITERS Applies wait"
+        # At most: a waiter is briefly out of pg_locks between its 200 ms waits.
+        assert lock_waiters(pg, db) <= 2, "more than PBX_APPLY_MAX_WAITERS Applies wait"
     finally:
         held.release()
         for t in threads:
@@ -142,7 +143,7 @@ def test_abandoned_applies_stop_waiting(portals, new_db, pg, lab):
     try:
         def abandon(i):
             try:
-                p.client.post("/apply", {"note": f"gone-{i}"}, timeout=0.5)
+                L.apply(p, f"gone-{i}", timeout=0.5)
             except OSError:
                 pass  # the client gave up, as intended
 

@@ -69,22 +69,27 @@ def callers(shared_portal):
     return tokens
 
 
+@pytest.fixture(scope="module")
+def role_table(shared_portal) -> dict[str, int]:
+    return method_roles(shared_portal)
+
+
 def expected(credential: str, required: int) -> str:
     if credential in ("none", "malformed", "unknown", "revoked"):
         return "unauthenticated"
     return "denied" if ROLE_LEVEL[credential] < required else "admitted"
 
 
-def test_every_rpc_has_a_rest_route_and_every_route_an_rpc(shared_portal):
-    assert set(method_roles(shared_portal)) == set(rest_routes())
+def test_every_rpc_has_a_rest_route_and_every_route_an_rpc(role_table):
+    assert set(role_table) == set(rest_routes())
 
 
 @pytest.mark.parametrize("credential", CREDENTIALS)
-def test_every_rpc_answers_as_the_role_table_says(shared_portal, callers, credential):
+def test_every_rpc_answers_as_the_role_table_says(shared_portal, role_table, callers, credential):
     token = callers[credential]
     routes = rest_routes()
     wrong = []
-    for method, required in sorted(method_roles(shared_portal).items()):
+    for method, required in sorted(role_table.items()):
         # A request the method parses (an id where its route has one), so that every call reaches the server.
         body = '{"id": "%s"}' % uuid.uuid4() if re.search(r"/[0-9a-f-]{36}", routes[method][1]) else "{}"
         auth = ["-H", f"authorization: Bearer {token}"] if token else []
@@ -103,18 +108,19 @@ def test_every_rpc_answers_as_the_role_table_says(shared_portal, callers, creden
 
 
 @pytest.mark.parametrize("credential", CREDENTIALS)
-def test_every_rest_route_answers_as_the_role_table_says(shared_portal, callers, credential):
+def test_every_rest_route_answers_as_the_role_table_says(shared_portal, role_table, callers, credential):
     client = shared_portal.client.with_token(callers[credential])
-    roles = method_roles(shared_portal)
     wrong = []
     for method, (verb, path, has_body) in sorted(rest_routes().items()):
         r = client.call(verb, path, {} if has_body else None, timeout=30)
-        want = expected(credential, roles[method])
+        want = expected(credential, role_table[method])
         got = {401: "unauthenticated", 403: "denied"}.get(r.status, "admitted")
         if got != want:
             wrong.append(f"{verb} {path} ({method}): want {want}, got {r!r}")
         elif got == "unauthenticated" and r.headers.get("WWW-Authenticate", "").split(" ")[0] != "Bearer":
             wrong.append(f"{verb} {path}: 401 without WWW-Authenticate: Bearer ({dict(r.headers)})")
+        elif got == "denied" and 'error="insufficient_scope"' not in r.headers.get("WWW-Authenticate", ""):
+            wrong.append(f"{verb} {path}: 403 without an insufficient_scope challenge ({dict(r.headers)})")
     assert not wrong, f"with a {credential} credential:\n" + "\n".join(wrong)
 
 
@@ -152,7 +158,7 @@ def test_api_keys_are_created_listed_and_revoked(shared_portal):
     h.assert_error(admin.post("/api-keys", {"name": "x", "role": "root"}), 400, h.INVALID_ARGUMENT, fields=["role"])
     h.assert_error(admin.post("/api-keys", {"name": "bad\nname", "role": "viewer"}), 400, h.INVALID_ARGUMENT,
                    fields=["name"])
-    # The key works, is marked used (coarsely), and stops working when revoked.
+    # The key works, and stops working when revoked.
     assert admin.with_token(token).get("/users").status == 200
     assert admin.delete(f"/api-keys/{key['id']}").status == 200
     assert admin.with_token(token).get("/users").status == 401

@@ -5,12 +5,12 @@ secrets, an idempotent second run, and deploy/down stopping what it started."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import harness as h
+from test_deploy_units import deploy_up_list
 from test_grpc import grpcurl
 
 DEPLOY = h.REPO_ROOT / "deploy"
@@ -31,8 +31,7 @@ def environment_of(pid: int) -> dict[str, str]:
 def test_deploy_up_down(new_db, lab, tmp_path):
     state = tmp_path / "state"
     http, grpc, metrics = h.free_port(), h.free_port(), h.free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PBX_")}
-    env.update({k: v for k, v in lab.server_env().items() if k.startswith("PBX_ASTERISK_")})
+    env = h.clean_env({k: v for k, v in lab.server_env().items() if k.startswith("PBX_ASTERISK_")})
     env.update({"PBX_STATE_DIR": str(state), "PBX_DATABASE_URL": new_db(),
                 "PBX_HTTP_LISTEN": f"127.0.0.1:{http}", "PBX_GRPC_LISTEN": f"127.0.0.1:{grpc}",
                 "PBX_METRICS_LISTEN": f"127.0.0.1:{metrics}"})
@@ -56,7 +55,11 @@ def test_deploy_up_down(new_db, lab, tmp_path):
         assert grpcurl("-plaintext", f"127.0.0.1:{grpc}", "list", token=token).returncode != 0, \
             "the server answered plaintext"
 
+        # Each process holds nothing but the variables deploy/up lists for it (the server also PATH).
         gateway_env = environment_of(int((state / "gateway.pid").read_text()))
+        server_env = environment_of(int((state / "server.pid").read_text()))
+        assert set(gateway_env) <= set(deploy_up_list("GATEWAY_VARS")), sorted(gateway_env)
+        assert set(server_env) <= set(deploy_up_list("SERVER_VARS")) | {"PATH"}, sorted(server_env)
         leaked = sorted(k for k in gateway_env if k in ("PBX_DATABASE_URL", "PBX_SECRET_KEY_FILE",
                                                          "PBX_ASTERISK_SSH_KEY", "PBX_SECRET_PREVIOUS_KEY_FILE"))
         assert not leaked, f"the gateway's environment holds {leaked}"

@@ -5,13 +5,13 @@ receive limit; GET /users answered 409 "grpc: received message larger than max" 
 now accepts 64 MiB from the server, and a RESOURCE_EXHAUSTED that is not the pool's is never a 409."""
 
 import json
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 import harness as h
+from test_grpc import grpcurl
 
 # The validation limits (server/core/validation.h).
 MAX_NAME_CHARS = 100
@@ -79,9 +79,7 @@ def test_full_pool_of_maximal_users_lists_completely(portal, capsys):
     assert reasons == ["EXTENSION_POOL_EXHAUSTED"], full
 
     # grpcurl lists them too, with the -max-msg-sz the README documents.
-    g = subprocess.run([str(h.GRPCURL_BIN), "-plaintext", "-max-time", "60", "-max-msg-sz", GRPCURL_MAX_MSG_SZ,
-                        "-H", f"authorization: Bearer {portal.admin_token}",
-                        portal.grpc_addr, "pbx.v1.UserService/ListUsers"],
-                       capture_output=True, text=True, timeout=120)
+    g = grpcurl("-plaintext", "-max-time", "60", "-max-msg-sz", GRPCURL_MAX_MSG_SZ, portal.grpc_addr,
+                "pbx.v1.UserService/ListUsers", token=portal.admin_token, timeout=120)
     assert g.returncode == 0, g.stderr
     assert len(json.loads(g.stdout)["users"]) == POOL_SIZE

@@ -20,8 +20,7 @@ from conftest import db_name
 
 def server_command(db_url: str, *args: str, **env) -> subprocess.CompletedProcess:
     """pbx-server ARGS (a subcommand) against `db_url`, with the suite's secret key unless `env` says otherwise."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PBX_")}
-    environment.update({"PBX_DATABASE_URL": db_url, "PBX_SECRET_KEY_FILE": str(h.SECRET_KEY_FILE)})
+    environment = h.clean_env({"PBX_DATABASE_URL": db_url, "PBX_SECRET_KEY_FILE": str(h.SECRET_KEY_FILE)})
     environment.update({k: str(v) for k, v in env.items()})
     return subprocess.run([str(h.SERVER_BIN), *args], env=environment, capture_output=True, text=True, timeout=60)
 
@@ -44,6 +43,7 @@ def test_a_database_dump_holds_no_sip_password(portal, pg):
     assert not leaked, f"{len(leaked)} SIP passwords in clear in pg_dump's output"
     # Each is still what the API answers.
     users = portal.list_users()
+    assert len(users) == len(passwords), users
     for user in users:
         r = portal.get(f"/users/{user['id']}/sip-credentials")
         assert r.status == 200 and r.json["password"] in passwords, r
@@ -72,7 +72,7 @@ def test_rotating_the_key_keeps_every_phone_registering(portals, new_db, lab, tm
     for u in made:
         reg = lab.register(u["user"]["extension"], u["sip_credentials"]["password"], tag="before-rotation")
         assert reg.returncode == 0, reg.explain()
-    assert p.stop()["server"] == 0 and True
+    assert p.stop()["server"] == 0
 
     new_key = new_key_file(tmp_path, "new.key")
     rotated = server_command(url, "rotate-secrets", PBX_SECRET_KEY_FILE=new_key,
@@ -121,34 +121,36 @@ def test_a_temporary_swapped_for_a_link_changes_no_other_file(portals, new_db, l
     victim = lab.root / "var" / "lib" / f"pbx-victim-{secrets.token_hex(3)}"
     victim.write_text("not the portal's\n")
     victim.chmod(0o600)
-    account = next(line.split(":") for line in (lab.root / "etc" / "passwd").read_text().splitlines()
-                   if line.split(":")[0] == lab.ssh_user)
-    os.chown(victim, int(account[2]), int(account[3]))
-    before = victim.stat()
-    p = portals.start(new_db(), server_env=lab.server_env(PBX_FAILPOINT=f"apply.before_renames@{release}",
-                                                          PBX_ASTERISK_SESSION_IDLE_S=0))
-    L.create_users(p, 2, "Link")
-    result: dict = {}
-    t = threading.Thread(target=lambda: result.update(r=L.apply(p, "link-swap", timeout=120)))
-    t.start()
     try:
-        R.wait_failpoint(p, "apply.before_renames")
-        temporaries = sorted(lab.pjsip_dir.glob(".generated_endpoints.conf.tmp-*"))
-        assert len(temporaries) == 1, temporaries
-        temporaries[0].unlink()
-        # The path as the Asterisk host sees it (the lab runs in its own root).
-        temporaries[0].symlink_to("/" + str(victim.relative_to(lab.root)))
+        account = next(line.split(":") for line in (lab.root / "etc" / "passwd").read_text().splitlines()
+                       if line.split(":")[0] == lab.ssh_user)
+        os.chown(victim, int(account[2]), int(account[3]))
+        before = victim.stat()
+        p = portals.start(new_db(), server_env=lab.server_env(PBX_FAILPOINT=f"apply.before_renames@{release}",
+                                                              PBX_ASTERISK_SESSION_IDLE_S=0))
+        L.create_users(p, 2, "Link")
+        result: dict = {}
+        t = threading.Thread(target=lambda: result.update(r=L.apply(p, "link-swap", timeout=120)))
+        t.start()
+        try:
+            R.wait_failpoint(p, "apply.before_renames")
+            temporaries = sorted(lab.pjsip_dir.glob(".generated_endpoints.conf.tmp-*"))
+            assert len(temporaries) == 1, temporaries
+            temporaries[0].unlink()
+            # The path as the Asterisk host sees it (the lab runs in its own root).
+            temporaries[0].symlink_to("/" + str(victim.relative_to(lab.root)))
+        finally:
+            release.touch()
+            t.join(120)
+        after = victim.stat()
+        assert (after.st_mode, after.st_uid, after.st_gid) == (before.st_mode, before.st_uid, before.st_gid), \
+            f"the commit changed {victim}: mode {oct(before.st_mode)} -> {oct(after.st_mode)}, " \
+            f"gid {before.st_gid} -> {after.st_gid}"
+        assert victim.read_text() == "not the portal's\n"
+        # Whatever that Apply answered, the next one puts a real file back.
+        p2 = portals.start(p.db_url, server_env=lab.server_env())
+        L.apply_ok(p2, "after-link")
+        assert not lab.pjsip_file.is_symlink() and not lab.stray_files(), lab.stray_files()
+        lab.assert_file_modes()
     finally:
-        release.touch()
-        t.join(120)
-    after = victim.stat()
-    assert (after.st_mode, after.st_uid, after.st_gid) == (before.st_mode, before.st_uid, before.st_gid), \
-        f"the commit changed {victim}: mode {oct(before.st_mode)} -> {oct(after.st_mode)}, " \
-        f"gid {before.st_gid} -> {after.st_gid}"
-    assert victim.read_text() == "not the portal's\n"
-    # Whatever that Apply answered, the next one puts a real file back.
-    p2 = portals.start(p.db_url, server_env=lab.server_env())
-    L.apply_ok(p2, "after-link")
-    assert not lab.pjsip_file.is_symlink() and not lab.stray_files(), lab.stray_files()
-    lab.assert_file_modes()
-    victim.unlink()
+        victim.unlink(missing_ok=True)  # the lab root is shared by the whole suite

@@ -10,14 +10,12 @@ from pathlib import Path
 import pytest
 
 import harness as h
+from test_deploy_units import tls_certs
 from test_grpc import grpcurl
-
-TLS_CERTS = h.REPO_ROOT / "deploy" / "lib" / "tls-certs"
 
 
 def make_certs(directory: Path) -> Path:
-    r = subprocess.run([str(TLS_CERTS), str(directory)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    tls_certs(directory)
     return directory
 
 
@@ -73,11 +71,14 @@ def test_mtls_refuses_callers_without_a_certificate_of_its_ca(portals, new_db, p
 
 
 def test_a_gateway_without_its_certificate_cannot_reach_an_mtls_server(portals, new_db, pki):
+    """The gateway trusts the server's CA, so only its own certificate (none, or another CA's) is in question."""
     ca, other = pki
-    url = new_db()
-    p = portals.start(url, server_env=tls_server_env(ca, "require"), gateway_env=gateway_env(other), wait=False)
-    h.wait_until(lambda: p.healthz_status() is not None, 20, 0.1, "the gateway to listen")
-    assert p.get("/users").status == 503, "a gateway with another CA's certificate reached the server"
+    another_cas = {**gateway_env(ca, False), "PBX_GRPC_TLS_CERT_FILE": str(other / "gateway.crt"),
+                   "PBX_GRPC_TLS_KEY_FILE": str(other / "gateway.key")}
+    for what, env in (("no certificate", gateway_env(ca, False)), ("another CA's certificate", another_cas)):
+        p = portals.start(new_db(), server_env=tls_server_env(ca, "require"), gateway_env=env, wait=False)
+        h.wait_until(lambda: p.healthz_status() is not None, 20, 0.1, "the gateway to listen")
+        assert p.get("/users").status == 503, f"a gateway with {what} reached the server"
 
 
 def test_optional_client_auth_admits_token_only_callers_and_verifies_certificates(portals, new_db, pki):

@@ -102,11 +102,14 @@ TEST_F(PgApplyLockTest, BeyondMaxWaitersTheNextIsRefusedAtOnce) {
   for (int i = 0; i < kMaxWaiters; ++i) {
     waiters.emplace_back([&, i] { results[i] = locker_->Lock(absl::Seconds(30), until_stopped).status(); });
   }
-  // Both waiters are queued in PostgreSQL (they re-ask every slice, so look twice).
+  // Both waiters are queued in PostgreSQL (each re-asks every slice, so both
+  // show only between their slices' ends: poll until they do).
   const absl::Time patience = absl::Now() + absl::Seconds(10);
-  while (WaitingForTheLock(url()) < kMaxWaiters && absl::Now() < patience) {
+  int waiting = 0;
+  while ((waiting = WaitingForTheLock(url())) < kMaxWaiters && absl::Now() < patience) {
     absl::SleepFor(absl::Milliseconds(20));
   }
+  ASSERT_EQ(waiting, kMaxWaiters);
   const absl::Time start = absl::Now();
   auto refused = locker_->Lock(absl::Seconds(30), NeverCancelled);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kAborted) << refused.status();
@@ -132,8 +135,11 @@ TEST_F(PgApplyLockTest, AWaiterWhoseCallerWentAwayStopsWaiting) {
     returned = absl::Now();
   });
   const absl::Time patience = absl::Now() + absl::Seconds(10);
-  while (WaitingForTheLock(url()) < 1 && absl::Now() < patience) absl::SleepFor(absl::Milliseconds(20));
-  ASSERT_EQ(WaitingForTheLock(url()), 1);
+  int waiting = 0;
+  while ((waiting = WaitingForTheLock(url())) < 1 && absl::Now() < patience) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(waiting, 1);
   const absl::Time cancelled_at = absl::Now();
   gone.Notify();
   waiter.join();

@@ -285,7 +285,8 @@ TEST_F(ApplyOperationsTest, AnInvalidNoteIsRefusedBeforeAnything) {
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(store_.rows, IsEmpty());
   EXPECT_THAT(users_.calls, IsEmpty());
-  EXPECT_THAT(host_.state.commands, Not(Contains(HasSubstr("reload"))));
+  EXPECT_FALSE(Reloaded());
+  EXPECT_EQ(host_.state.sessions_opened, 0);
 }
 
 }  // namespace
