@@ -26,9 +26,15 @@ namespace {
 // default scrape timeout is 10 s.
 constexpr absl::Duration kExtensionCountPatience = absl::Seconds(1);
 
+// The largest request: a batch create of 1000 users with every field at its
+// limit is about 19.5 MB of protobuf (gRPC's default would refuse over 4 MiB).
+constexpr int kMaxRequestBytes = 24 << 20;
+
 constexpr const char* kServiceNames[] = {v1::UserService::service_full_name(),
                                          v1::ApplyService::service_full_name(),
-                                         v1::ApiKeyService::service_full_name()};
+                                         v1::ApiKeyService::service_full_name(),
+                                         v1::AuditService::service_full_name(),
+                                         v1::RegistrationService::service_full_name()};
 
 std::unique_ptr<AsteriskHost> MakeAsteriskHost(const ServerConfig& config) {
   if (config.asterisk_transport == "local") {
@@ -55,6 +61,7 @@ PortalServer::PortalServer(const ServerConfig& config, SecretBox secrets)
       user_store_(pool_, secrets_),
       operations_(user_store_),
       user_service_(operations_),
+      audit_service_(operations_),
       api_key_store_(pool_),
       token_verifier_(api_key_store_),
       key_operations_(api_key_store_, [this] { token_verifier_.RefreshNow(); }),
@@ -62,7 +69,10 @@ PortalServer::PortalServer(const ServerConfig& config, SecretBox secrets)
       apply_store_(pool_, config.apply_max_waiters),
       asterisk_host_(MakeAsteriskHost(config)),
       apply_operations_(user_store_, apply_store_, *asterisk_host_, config.apply),
-      apply_service_(apply_operations_) {
+      apply_service_(apply_operations_),
+      registration_operations_(user_store_, *asterisk_host_,
+                               config.apply.execution.asterisk_program),
+      registration_service_(registration_operations_) {
   apply_operations_.OnFinished(
       [this](const ApplyAuditEntry& entry) { metrics_.RecordApply(entry); });
 }
@@ -95,7 +105,9 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   // The services, and the role each method needs (the protos say).
   const std::vector<grpc::Service*> services = {&portal->user_service_, &portal->apply_service_,
-                                                &portal->api_key_service_};
+                                                &portal->api_key_service_,
+                                                &portal->audit_service_,
+                                                &portal->registration_service_};
   absl::StatusOr<MethodRoles> roles = MethodRoles::For({std::begin(kServiceNames), std::end(kServiceNames)});
   if (!roles.ok()) return roles.status();
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
@@ -109,6 +121,7 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
           portal->metrics_));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.grpc_listen, *credentials, &portal->port_);
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   for (grpc::Service* service : services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;

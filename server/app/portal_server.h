@@ -21,7 +21,10 @@
 #include "server/store/secret_box.h"
 #include "server/transport/api_key_service_impl.h"
 #include "server/transport/apply_service_impl.h"
+#include "server/transport/audit_service_impl.h"
+#include "server/transport/registration_service_impl.h"
 #include "server/transport/user_service_impl.h"
+#include "server/registrations/registration_operations.h"
 #include "server/users/user_operations.h"
 
 namespace pbx {
@@ -67,6 +70,7 @@ class PortalServer {
   PgUserStore user_store_;
   UserOperations operations_;
   UserServiceImpl user_service_;
+  AuditServiceImpl audit_service_;
   PgApiKeyStore api_key_store_;
   TokenVerifier token_verifier_;
   KeyOperations key_operations_;
@@ -75,6 +79,8 @@ class PortalServer {
   std::unique_ptr<AsteriskHost> asterisk_host_;
   ApplyOperations apply_operations_;
   ApplyServiceImpl apply_service_;
+  RegistrationOperations registration_operations_;
+  RegistrationServiceImpl registration_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<DatabaseSupervisor> supervisor_;
   // Reads pool_ and store_ at scrape time; the endpoint goes before it.

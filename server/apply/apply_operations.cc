@@ -104,11 +104,9 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
 }
 
 absl::StatusOr<std::vector<ApplyAuditEntry>> ApplyOperations::ListAudit(int limit) {
-  if (limit < 0 || limit > kMaxAuditPage) {
-    return InvalidFieldsError("invalid audit request",
-                              {{"limit", absl::StrCat("must be between 0 and ", kMaxAuditPage)}});
-  }
-  return store_.ListAudit(limit == 0 ? kDefaultAuditPage : limit);
+  absl::StatusOr<int> page = ValidateAuditPageLimit(limit);
+  if (!page.ok()) return page.status();
+  return store_.ListAudit(*page);
 }
 
 absl::StatusOr<ApplyStatus> ApplyOperations::GetStatus() {

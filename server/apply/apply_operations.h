@@ -63,9 +63,7 @@ class ApplyOperations {
   using FinishedCallback = std::function<void(const ApplyAuditEntry&)>;
   void OnFinished(FinishedCallback callback) { on_finished_ = std::move(callback); }
 
-  static constexpr int kDefaultAuditPage = 50;
-  static constexpr int kMaxAuditPage = 1000;
-  // Newest first; `limit` 0 means kDefaultAuditPage.
+  // Newest first; `limit` 0 means kDefaultAuditPage (core/validation.h).
   absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit);
   absl::StatusOr<ApplyStatus> GetStatus();
 

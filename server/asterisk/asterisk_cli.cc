@@ -9,6 +9,7 @@
 #include "server/asterisk/shell.h"
 #include "server/common/failpoint.h"
 #include "server/core/asterisk_config.h"
+#include "server/core/error_info.h"
 
 namespace pbx {
 namespace {
@@ -111,6 +112,33 @@ absl::StatusOr<LiveState> AsteriskCli::ReadLiveState() {
     reads[i].parse(*output);
   }
   return live;
+}
+
+absl::StatusOr<RegistrationsByExtension> AsteriskCli::ReadRegistrations(
+    std::optional<int> extension) {
+  // `pjsip show aors` lists each live contact as `pjsip show contacts` does,
+  // in half the time (lab, 1000 phones: 43 ms against 84 ms), and one AOR's
+  // listing costs little more than starting `asterisk -rx`. The records add
+  // what no table shows: the whole URI, the user agent and the expiry; they
+  // cannot be read by AOR, and the join drops those of other extensions.
+  const std::string commands[] = {
+      extension ? absl::StrCat("pjsip show aor ", *extension) : "pjsip show aors",
+      "database show registrar/contact"};
+  absl::StatusOr<std::vector<CommandResult>> results =
+      RunConcurrently(session_, {CommandLine(commands[0]), CommandLine(commands[1])});
+  if (!results.ok()) return results.status();
+  std::string outputs[2];
+  for (size_t i = 0; i < 2; ++i) {
+    absl::StatusOr<std::string> output = CheckReached(commands[i], (*results)[i]);
+    if (!output.ok()) {
+      // Apply fails a step on a stopped daemon (INTERNAL); to a reader it is
+      // an outage to wait out, like an unreachable host.
+      return Summarized(absl::UnavailableError(output.status().message()),
+                        "Asterisk is not running on its host");
+    }
+    outputs[i] = std::move(*output);
+  }
+  return ParseRegistrations(outputs[0], outputs[1]);
 }
 
 }  // namespace pbx

@@ -1,11 +1,13 @@
 #ifndef PBX_SERVER_ASTERISK_ASTERISK_CLI_H_
 #define PBX_SERVER_ASTERISK_ASTERISK_CLI_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "server/asterisk/asterisk_host.h"
 #include "server/core/live_state.h"
+#include "server/core/registrations.h"
 
 namespace pbx {
 
@@ -34,6 +36,13 @@ class AsteriskCli {
   // The live PJSIP objects and the synergy-internal dialplan, read with the
   // four CLI commands running concurrently.
   absl::StatusOr<LiveState> ReadLiveState();
+
+  // Every registered contact of the portal's extensions, or of `extension`
+  // alone: `pjsip show aors` (`pjsip show aor N`) and the registrar's records,
+  // read side by side in one exec and joined by ParseRegistrations.
+  // UNAVAILABLE when the daemon cannot be reached.
+  absl::StatusOr<RegistrationsByExtension> ReadRegistrations(
+      std::optional<int> extension = std::nullopt);
 
  private:
   // The shell command line that runs `command` through asterisk -rx.

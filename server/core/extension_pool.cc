@@ -15,4 +15,14 @@ absl::Status ExtensionPoolExhaustedError() {
       kExtensionPoolExhaustedReason, {});
 }
 
+absl::Status ExtensionPoolExhaustedError(int free, int needed) {
+  return WithErrorInfo(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "extension pool ", kFirstExtension, "-", kLastExtension, " has ", free,
+          " free extension", free == 1 ? "" : "s", ", fewer than the ", needed,
+          " users asked for; nothing was created")),
+      kExtensionPoolExhaustedReason,
+      {{"free_extensions", absl::StrCat(free)}, {"requested", absl::StrCat(needed)}});
+}
+
 }  // namespace pbx

@@ -23,6 +23,9 @@ inline constexpr char kExtensionPoolExhaustedReason[] = "EXTENSION_POOL_EXHAUSTE
 // The error every caller reports when no number is left, so REST and gRPC
 // clients see the same explanation.
 absl::Status ExtensionPoolExhaustedError();
+// The same error for a batch of `needed` users when only `free` (fewer) are
+// left; the ErrorInfo's metadata carries both numbers.
+absl::Status ExtensionPoolExhaustedError(int free, int needed);
 
 }  // namespace pbx
 

@@ -1,6 +1,7 @@
 #include "server/core/validation.h"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -172,6 +173,14 @@ bool IsHexDigit(char c) { return absl::ascii_isxdigit(static_cast<unsigned char>
 
 }  // namespace
 
+absl::StatusOr<int> ValidateAuditPageLimit(int limit) {
+  if (limit < 0 || limit > kMaxAuditPage) {
+    return InvalidFieldsError("invalid audit request",
+                              {{"limit", absl::StrCat("must be between 0 and ", kMaxAuditPage)}});
+  }
+  return limit == 0 ? kDefaultAuditPage : limit;
+}
+
 absl::StatusOr<std::string> ValidateApplyNote(absl::string_view note) {
   const std::string trimmed(absl::StripAsciiWhitespace(note));
   std::string problem = CheckText(trimmed);
@@ -184,20 +193,57 @@ absl::StatusOr<std::string> ValidateApplyNote(absl::string_view note) {
   return trimmed;
 }
 
-absl::StatusOr<NewUser> ValidateNewUser(const NewUser& input) {
+absl::StatusOr<NewUser> ValidateUserFields(const NewUser& input, UserFields fields) {
   NewUser user{std::string(absl::StripAsciiWhitespace(input.name)),
                std::string(absl::StripAsciiWhitespace(input.email)),
                input.metadata};
   std::vector<FieldViolation> violations;
-  if (std::string problem = CheckName(user.name); !problem.empty()) {
+  if (std::string problem = CheckName(user.name); fields.name && !problem.empty()) {
     violations.push_back({"name", problem});
   }
-  if (std::string problem = CheckEmail(user.email); !problem.empty()) {
+  if (std::string problem = CheckEmail(user.email); fields.email && !problem.empty()) {
     violations.push_back({"email", problem});
   }
-  CheckMetadata(user.metadata, violations);
+  if (fields.metadata) CheckMetadata(user.metadata, violations);
   if (!violations.empty()) return InvalidFieldsError("invalid user", violations);
   return user;
+}
+
+absl::StatusOr<NewUser> ValidateNewUser(const NewUser& input) {
+  return ValidateUserFields(input, UserFields{});
+}
+
+absl::StatusOr<std::vector<NewUser>> ValidateNewUsers(const std::vector<NewUser>& inputs) {
+  std::vector<FieldViolation> violations;
+  if (inputs.empty() || inputs.size() > static_cast<size_t>(kMaxBatchUsers)) {
+    violations.push_back(
+        {"requests", absl::StrCat("must hold 1 to ", kMaxBatchUsers, " users")});
+    return InvalidFieldsError("invalid batch", violations);
+  }
+  std::vector<NewUser> users;
+  users.reserve(inputs.size());
+  // Lower-cased email -> the first index that has it: emails are unique
+  // case-insensitively, inside the batch as in the database.
+  std::map<std::string, size_t> first_with_email;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string prefix = absl::StrCat("requests[", i, "].");
+    absl::StatusOr<NewUser> user = ValidateNewUser(inputs[i]);
+    if (!user.ok()) {
+      for (const FieldViolation& violation : FieldViolationsOf(user.status())) {
+        violations.push_back({prefix + violation.field, violation.description});
+      }
+      continue;
+    }
+    auto [first, inserted] =
+        first_with_email.emplace(absl::AsciiStrToLower(user->email), i);
+    if (!inserted) {
+      violations.push_back({prefix + "email",
+                            absl::StrCat("repeats requests[", first->second, "].email")});
+    }
+    users.push_back(*std::move(user));
+  }
+  if (!violations.empty()) return InvalidFieldsError("invalid batch", violations);
+  return users;
 }
 
 absl::StatusOr<NewApiKey> ValidateNewApiKey(absl::string_view name, absl::string_view role_name) {
@@ -212,7 +258,8 @@ absl::StatusOr<NewApiKey> ValidateNewApiKey(absl::string_view name, absl::string
   return NewApiKey{std::move(trimmed), *role};
 }
 
-absl::StatusOr<std::string> ValidateId(absl::string_view id, absl::string_view what) {
+absl::StatusOr<std::string> ValidateUuid(absl::string_view id, absl::string_view field,
+                                         absl::string_view what) {
   // 8-4-4-4-12 hexadecimal digits.
   static constexpr int kGroupLengths[] = {8, 4, 4, 4, 12};
   std::vector<absl::string_view> groups = absl::StrSplit(id, '-');
@@ -223,8 +270,8 @@ absl::StatusOr<std::string> ValidateId(absl::string_view id, absl::string_view w
   }
   if (!valid) {
     return InvalidFieldsError(
-        absl::StrCat("invalid ", what, " id"),
-        {{"id", "must be a UUID like 123e4567-e89b-12d3-a456-426614174000"}});
+        absl::StrCat("invalid ", what),
+        {{std::string(field), "must be a UUID like 123e4567-e89b-12d3-a456-426614174000"}});
   }
   return absl::AsciiStrToLower(id);
 }

@@ -2,8 +2,10 @@
 #define PBX_SERVER_CORE_VALIDATION_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "server/core/api_key.h"
 #include "server/core/user.h"
@@ -24,9 +26,29 @@ inline constexpr int kMaxMetadataValueBytes = 512;
 // trimmed), or INVALID_ARGUMENT listing every bad field at once.
 absl::StatusOr<NewUser> ValidateNewUser(const NewUser& input);
 
-// Returns the canonical (lower-case) form of an id, or INVALID_ARGUMENT
-// ("invalid <what> id", field "id") when `id` is not a UUID.
-absl::StatusOr<std::string> ValidateId(absl::string_view id, absl::string_view what);
+// Which fields ValidateUserFields checks; the others pass unchecked (an
+// update checks only the fields it changes).
+struct UserFields {
+  bool name = true;
+  bool email = true;
+  bool metadata = true;
+};
+absl::StatusOr<NewUser> ValidateUserFields(const NewUser& input, UserFields fields);
+
+inline constexpr int kMaxBatchUsers = 1000;
+
+// A batch create's users: 1 to kMaxBatchUsers, each checked as by
+// ValidateNewUser, and no email twice (case-insensitively). INVALID_ARGUMENT
+// lists every violation at once, named by index ("requests[3].email").
+absl::StatusOr<std::vector<NewUser>> ValidateNewUsers(const std::vector<NewUser>& inputs);
+
+// Returns the canonical (lower-case) form of a UUID, or INVALID_ARGUMENT
+// ("invalid <what>", naming `field`) when `id` is not one.
+absl::StatusOr<std::string> ValidateUuid(absl::string_view id, absl::string_view field,
+                                         absl::string_view what);
+inline absl::StatusOr<std::string> ValidateId(absl::string_view id, absl::string_view what) {
+  return ValidateUuid(id, "id", absl::StrCat(what, " id"));
+}
 inline absl::StatusOr<std::string> ValidateUserId(absl::string_view id) {
   return ValidateId(id, "user");
 }
@@ -40,6 +62,13 @@ struct NewApiKey {
 // of text without control characters), and its role ("viewer", "operator" or
 // "admin"); INVALID_ARGUMENT listing both fields at once when both are bad.
 absl::StatusOr<NewApiKey> ValidateNewApiKey(absl::string_view name, absl::string_view role_name);
+
+// Pages of the audits (Apply and change): `limit` 0 asks for the default.
+inline constexpr int kDefaultAuditPage = 50;
+inline constexpr int kMaxAuditPage = 1000;
+// The number of entries to read for `limit`; INVALID_ARGUMENT (field "limit")
+// outside 0-kMaxAuditPage.
+absl::StatusOr<int> ValidateAuditPageLimit(int limit);
 
 inline constexpr int kMaxApplyNoteChars = 200;
 

@@ -1,6 +1,8 @@
 #include "server/store/json_columns.h"
 
 #include <cstdint>
+#include <type_traits>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
@@ -89,6 +91,56 @@ std::map<std::string, std::string> MetadataFromJson(absl::string_view json) {
     if (value.is_string()) metadata.emplace(key, value.get<std::string>());
   }
   return metadata;
+}
+
+namespace {
+
+Json AuditValueToJson(const AuditValue& value) {
+  return std::visit(
+      [](const auto& held) -> Json {
+        using Held = std::decay_t<decltype(held)>;
+        if constexpr (std::is_same_v<Held, std::monostate>) {
+          return nullptr;
+        } else {
+          return Json(held);
+        }
+      },
+      value);
+}
+
+AuditValue AuditValueFromJson(const Json& json) {
+  if (json.is_string()) return json.get<std::string>();
+  if (json.is_number_integer()) return json.get<int64_t>();
+  if (json.is_object()) {
+    std::map<std::string, std::string> map;
+    for (const auto& [key, value] : json.items()) {
+      if (value.is_string()) map.emplace(key, value.get<std::string>());
+    }
+    return map;
+  }
+  return std::monostate{};
+}
+
+}  // namespace
+
+std::string ChangesToJson(const std::vector<FieldChange>& changes) {
+  Json json = Json::array();
+  for (const FieldChange& change : changes) {
+    json.push_back({{"field", change.field},
+                    {"old", AuditValueToJson(change.old_value)},
+                    {"new", AuditValueToJson(change.new_value)}});
+  }
+  return Dump(json);
+}
+
+std::vector<FieldChange> ChangesFromJson(absl::string_view json) {
+  std::vector<FieldChange> changes;
+  for (const Json& item : ParseArray(json)) {
+    if (!item.is_object()) continue;
+    changes.push_back({StringField(item, "field"), AuditValueFromJson(item.value("old", Json())),
+                       AuditValueFromJson(item.value("new", Json()))});
+  }
+  return changes;
 }
 
 }  // namespace pbx

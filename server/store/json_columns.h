@@ -7,6 +7,7 @@
 
 #include "absl/strings/string_view.h"
 #include "server/core/apply_audit.h"
+#include "server/core/user_changes.h"
 
 namespace pbx {
 
@@ -27,6 +28,12 @@ std::vector<ApplyPhase> PhasesFromJson(absl::string_view json);
 // users.metadata: a JSON object of strings.
 std::string MetadataToJson(const std::map<std::string, std::string>& metadata);
 std::map<std::string, std::string> MetadataFromJson(absl::string_view json);
+
+// user_change_events.changes: [{"field": "email", "old": "a@example.com",
+// "new": "b@example.com"}, ...]; a value is a string, an integer, an object of
+// strings (metadata), or null (none, or a secret never recorded).
+std::string ChangesToJson(const std::vector<FieldChange>& changes);
+std::vector<FieldChange> ChangesFromJson(absl::string_view json);
 
 }  // namespace pbx
 

@@ -13,7 +13,7 @@ grpc::Status ApplyServiceImpl::Apply(grpc::ServerContext* context,
   // Admitted by the call pipeline, so the caller is known; identity never
   // comes from the request (a header or a body field anyone can type).
   const std::optional<Principal> caller = CallerOf(*context);
-  if (!caller) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no API key");
+  if (!caller) return NoCallerStatus();
   // The deprecated triggered_by is read as the note, for older clients.
   const std::string& note = request->note().empty() ? request->triggered_by() : request->note();
   absl::StatusOr<ApplyAuditEntry> entry =

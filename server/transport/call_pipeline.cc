@@ -106,4 +106,14 @@ std::optional<Principal> CallerOf(const grpc::ServerContextBase& context) {
   return caller;
 }
 
+std::optional<ChangeActor> ChangeActorOf(const grpc::ServerContext& context) {
+  std::optional<Principal> caller = CallerOf(context);
+  if (!caller) return std::nullopt;
+  return ChangeActor{std::move(caller->key_id), std::move(caller->key_name), RequestIdOf(context)};
+}
+
+grpc::Status NoCallerStatus() {
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no API key");
+}
+
 }  // namespace pbx

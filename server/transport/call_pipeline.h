@@ -9,6 +9,7 @@
 
 #include "absl/strings/string_view.h"
 #include "server/core/api_key.h"
+#include "server/core/user_changes.h"
 #include "server/observability/portal_metrics.h"
 
 namespace pbx {
@@ -56,6 +57,14 @@ class CallPipelineFactory : public grpc::experimental::ServerInterceptorFactoryI
 // The API key the call came with, as the call pipeline named it; nullopt for
 // a call without a valid one (open methods).
 std::optional<Principal> CallerOf(const grpc::ServerContextBase& context);
+
+// Who a change is recorded as made by: the caller's key and the call's
+// request id; nullopt without a caller.
+std::optional<ChangeActor> ChangeActorOf(const grpc::ServerContext& context);
+
+// The grpc::Status a handler answers when ChangeActorOf has none (a call the
+// pipeline admitted always has one).
+grpc::Status NoCallerStatus();
 
 }  // namespace pbx
 

@@ -1,5 +1,9 @@
 #include "server/transport/proto_convert.h"
 
+#include <cstdint>
+#include <type_traits>
+#include <variant>
+
 #include "google/protobuf/util/time_util.h"
 
 namespace pbx {
@@ -36,6 +40,10 @@ void ToProto(const ApplyPhase& phase, v1::ApplyPhase* proto) {
 NewUser FromProto(const v1::CreateUserRequest& request) {
   return NewUser{request.name(), request.email(),
                  {request.metadata().begin(), request.metadata().end()}};
+}
+
+NewUser UpdateValuesFromProto(const v1::User& user) {
+  return NewUser{user.name(), user.email(), {user.metadata().begin(), user.metadata().end()}};
 }
 
 void ToProto(const UserRecord& user, v1::User* proto) {
@@ -82,6 +90,64 @@ void ToProto(const ApplyAuditEntry& entry, v1::ApplyAuditEntry* proto) {
   proto->set_duration_ms(entry.duration_ms);
   proto->set_asterisk_host(entry.asterisk_host);
   for (const ApplyPhase& phase : entry.phases) ToProto(phase, proto->add_phases());
+}
+
+void ToProto(const CreatedUser& created, v1::CreateUserResponse* proto) {
+  ToProto(created.user, proto->mutable_user());
+  ToProto(created.sip_credentials, proto->mutable_sip_credentials());
+}
+
+namespace {
+
+void ToProto(const AuditValue& value, google::protobuf::Value* proto) {
+  std::visit(
+      [proto](const auto& held) {
+        using Held = std::decay_t<decltype(held)>;
+        if constexpr (std::is_same_v<Held, std::monostate>) {
+          proto->set_null_value(google::protobuf::NULL_VALUE);
+        } else if constexpr (std::is_same_v<Held, std::string>) {
+          proto->set_string_value(held);
+        } else if constexpr (std::is_same_v<Held, int64_t>) {
+          proto->set_number_value(static_cast<double>(held));
+        } else {
+          auto& fields = *proto->mutable_struct_value()->mutable_fields();
+          for (const auto& [key, text] : held) fields[key].set_string_value(text);
+        }
+      },
+      value);
+}
+
+}  // namespace
+
+void ToProto(const UserChangeEvent& event, v1::AuditEvent* proto) {
+  proto->set_id(event.id);
+  ToProto(event.time, proto->mutable_time());
+  proto->set_actor_key_id(event.actor.key_id);
+  proto->set_actor_key_name(event.actor.key_name);
+  proto->set_request_id(event.actor.request_id);
+  proto->set_action(event.action);
+  proto->set_user_id(event.user_id);
+  proto->set_extension(event.extension);
+  for (const FieldChange& change : event.changes) {
+    v1::FieldChange* field = proto->add_changes();
+    field->set_field(change.field);
+    ToProto(change.old_value, field->mutable_old_value());
+    ToProto(change.new_value, field->mutable_new_value());
+  }
+}
+
+void ToProto(const UserRegistration& registration, v1::Registration* proto) {
+  proto->set_user_id(registration.user_id);
+  proto->set_extension(registration.extension);
+  proto->set_registered(!registration.contacts.empty());
+  for (const ContactRegistration& contact : registration.contacts) {
+    v1::Contact* contact_proto = proto->add_contacts();
+    contact_proto->set_uri(contact.uri);
+    contact_proto->set_user_agent(contact.user_agent);
+    contact_proto->set_status(contact.status);
+    contact_proto->set_rtt_ms(contact.rtt_ms);
+    if (contact.expires_at) ToProto(*contact.expires_at, contact_proto->mutable_expires_at());
+  }
 }
 
 }  // namespace pbx

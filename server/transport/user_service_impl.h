@@ -26,6 +26,14 @@ class UserServiceImpl final : public v1::UserService::Service {
   grpc::Status GetSipCredentials(grpc::ServerContext* context,
                                  const v1::GetSipCredentialsRequest* request,
                                  v1::GetSipCredentialsResponse* response) override;
+  grpc::Status UpdateUser(grpc::ServerContext* context, const v1::UpdateUserRequest* request,
+                          v1::UpdateUserResponse* response) override;
+  grpc::Status RotateSipCredentials(grpc::ServerContext* context,
+                                    const v1::RotateSipCredentialsRequest* request,
+                                    v1::RotateSipCredentialsResponse* response) override;
+  grpc::Status BatchCreateUsers(grpc::ServerContext* context,
+                                const v1::BatchCreateUsersRequest* request,
+                                v1::BatchCreateUsersResponse* response) override;
 
  private:
   UserOperations& operations_;

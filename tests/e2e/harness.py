@@ -597,3 +597,62 @@ def create_many(client: Client, n: int, prefix: str, workers: int = 8, start: in
 
     with ThreadPoolExecutor(max_workers=workers) as ex:
         return list(ex.map(one, range(start, start + n)))
+
+
+# --------------------------------------------------------------------------- API keys, error details, gRPC calls
+# (used by test_user_update.py, test_sip_rotation.py, test_idempotent_create.py, test_batch_create.py,
+# test_audit_events.py)
+
+PERMISSION_DENIED = 7
+SIP_PASSWORD_RE = re.compile(r"^[A-Za-z0-9]{24}$")
+
+
+def create_api_key(admin: Client, name: str, role: str) -> tuple[Client, dict]:
+    """A new API key of ROLE made by the admin client: (a client calling with its token, the ApiKey object)."""
+    r = admin.post("/api-keys", {"name": name, "role": role})
+    assert r.status == 201, f"POST /api-keys ({name}, {role}) -> {r!r}"
+    return admin.with_token(r.json["token"]), r.json["api_key"]
+
+
+def unique_email(prefix: str) -> str:
+    """An e-mail address no other test uses (for tests sharing one database)."""
+    return f"{safe_name(prefix).lower()}.{os.urandom(4).hex()}@example.com"
+
+
+def error_infos(body) -> list[dict]:
+    """Every google.rpc.ErrorInfo detail of an error body."""
+    return [d for d in (body or {}).get("details") or []
+            if isinstance(d, dict) and str(d.get("@type", "")).endswith("google.rpc.ErrorInfo")]
+
+
+def field_violations(body) -> list[dict]:
+    """Every google.rpc.BadRequest field violation ({field, description}) of an error body."""
+    out = []
+    for d in (body or {}).get("details") or []:
+        if isinstance(d, dict) and str(d.get("@type", "")).endswith("google.rpc.BadRequest"):
+            out += d.get("fieldViolations") or d.get("field_violations") or []
+    return out
+
+
+def grpc_call(grpc_addr: str, method: str, payload, token: str | None, headers: dict | None = None,
+              timeout: float = 30) -> tuple[int, dict]:
+    """One unary call with grpcurl (reflection, plaintext): (gRPC status code, the JSON response or, on an error,
+    the status {code, message, details} grpcurl prints with -format-error)."""
+    argv = [str(GRPCURL_BIN), "-plaintext", "-max-time", "20", "-format-error"]
+    if token:
+        argv += ["-H", f"authorization: Bearer {token}"]
+    for k, v in (headers or {}).items():
+        argv += ["-H", f"{k}: {v}"]
+    argv += ["-d", json.dumps(payload), grpc_addr, method]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    # The answer on stdout; an error status (-format-error) on stderr.
+    text = r.stdout if r.returncode == 0 else r.stderr
+    try:
+        out = json.loads(text) if text.strip() else {}
+    except ValueError:
+        raise AssertionError(f"grpcurl {method}: not JSON (exit {r.returncode}): {r.stdout!r} {r.stderr!r}")
+    if r.returncode == 0:
+        return 0, out
+    if not isinstance(out, dict) or not isinstance(out.get("code"), int):
+        raise AssertionError(f"grpcurl {method}: exit {r.returncode} without a status: {r.stdout!r} {r.stderr!r}")
+    return out["code"], out

@@ -5,6 +5,7 @@ role the server does not even start, and without a REST route the suite fails he
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -40,15 +41,26 @@ def method_roles(portal) -> dict[str, int]:
     return roles
 
 
-def rest_routes() -> dict[str, tuple[str, str, bool]]:
-    """"pbx.v1.UserService/CreateUser" -> (HTTP method, path with a fresh id, whether it takes a body)."""
+def rest_routes() -> dict[str, tuple[str, str, bool, str]]:
+    """"pbx.v1.UserService/CreateUser" -> (HTTP method, path with a fresh id, whether it takes a body, and the
+    gRPC request as JSON with the same ids where the path has them: {"id": ...} or {"user": {"id": ...}})."""
     rules = yaml.safe_load((h.REPO_ROOT / "proto" / "pbx" / "v1" / "http.yaml").read_text())["http"]["rules"]
     routes = {}
     for rule in rules:
         verb = next(v for v in ("get", "post", "patch", "put", "delete") if v in rule)
         service, _, method = rule["selector"].rpartition(".")
-        path = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), rule[verb])
-        routes[f"{service}/{method}"] = (verb.upper(), path, "body" in rule)
+        request: dict = {}
+
+        def fresh_id(variable: re.Match) -> str:
+            *parents, leaf = variable[1].split(".")
+            message = request
+            for parent in parents:
+                message = message.setdefault(parent, {})
+            message[leaf] = str(uuid.uuid4())
+            return message[leaf]
+
+        path = re.sub(r"\{([^}]+)\}", fresh_id, rule[verb])
+        routes[f"{service}/{method}"] = (verb.upper(), path, "body" in rule, json.dumps(request))
     return routes
 
 
@@ -91,7 +103,7 @@ def test_every_rpc_answers_as_the_role_table_says(shared_portal, role_table, cal
     wrong = []
     for method, required in sorted(role_table.items()):
         # A request the method parses (an id where its route has one), so that every call reaches the server.
-        body = '{"id": "%s"}' % uuid.uuid4() if re.search(r"/[0-9a-f-]{36}", routes[method][1]) else "{}"
+        body = routes[method][3]
         auth = ["-H", f"authorization: Bearer {token}"] if token else []
         r = grpcurl("-plaintext", "-format-error", *auth, "-d", body, shared_portal.grpc_addr, method)
         status = re.search(r'"code": (\d+)', r.stderr)
@@ -111,7 +123,7 @@ def test_every_rpc_answers_as_the_role_table_says(shared_portal, role_table, cal
 def test_every_rest_route_answers_as_the_role_table_says(shared_portal, role_table, callers, credential):
     client = shared_portal.client.with_token(callers[credential])
     wrong = []
-    for method, (verb, path, has_body) in sorted(rest_routes().items()):
+    for method, (verb, path, has_body, _) in sorted(rest_routes().items()):
         r = client.call(verb, path, {} if has_body else None, timeout=30)
         want = expected(credential, role_table[method])
         got = {401: "unauthenticated", 403: "denied"}.get(r.status, "admitted")

@@ -13,9 +13,15 @@
 //   - an accepted Apply note is trimmed, valid UTF-8, <= 200 code points;
 //   - rejections are INVALID_ARGUMENT whose field violations name exactly the
 //     bad fields (a metadata key only when it is itself valid);
-//   - validating an accepted value again returns it unchanged.
+//   - validating an accepted value again returns it unchanged;
+//   - an update (the note read as its comma-separated mask) refuses the paths
+//     that cannot change or are unknown, then applies create's rules to the
+//     masked fields only; a batch names each violation by index and refuses
+//     an email repeated in another case; a request id is accepted exactly
+//     when it is a UUID.
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -26,6 +32,8 @@
 
 #include "absl/status/status.h"
 #include "server/core/field_violations.h"
+#include "server/core/idempotency.h"
+#include "server/core/user_changes.h"
 #include "server/core/user.h"
 #include "server/core/validation.h"
 #include "tests/fuzz/fuzz_input.h"
@@ -221,11 +229,11 @@ void CheckRejection(const absl::Status& status, const std::multiset<std::string>
   }
 }
 
-void CheckUser(const pbx::NewUser& input) {
-  const std::string_view name = Trim(input.name), email = Trim(input.email);
+// The fields the oracle finds bad in `input`, as ValidateNewUser names them.
+std::multiset<std::string> BadUserFields(const pbx::NewUser& input) {
   std::multiset<std::string> bad;
-  if (!NameOk(name)) bad.insert("name");
-  if (!EmailOk(email)) bad.insert("email");
+  if (!NameOk(Trim(input.name))) bad.insert("name");
+  if (!EmailOk(Trim(input.email))) bad.insert("email");
   if (input.metadata.size() > 32) {
     bad.insert("metadata");
   } else {
@@ -237,6 +245,12 @@ void CheckUser(const pbx::NewUser& input) {
       }
     }
   }
+  return bad;
+}
+
+void CheckUser(const pbx::NewUser& input) {
+  const std::string_view name = Trim(input.name), email = Trim(input.email);
+  const std::multiset<std::string> bad = BadUserFields(input);
   auto what = [&] { return "user " + Quote(input.name) + " " + Quote(input.email); };
   auto result = pbx::ValidateNewUser(input);
   if (!result.ok()) {
@@ -297,6 +311,99 @@ void CheckApplyNote(const std::string& text) {
   if (!again.ok() || *again != *result) Fail(kHarness, what() + ": accepted value not a fixpoint");
 }
 
+// An update of `input`'s fields with the mask `paths`: refused paths first
+// (immutable ones named user.<path>, anything else unknown or repeated as
+// update_mask), then create's rules on the masked fields, named user.<field>.
+void CheckUserPatch(const std::vector<std::string>& paths, const pbx::NewUser& input) {
+  static const std::set<std::string> kImmutable = {"id", "tenant_id", "extension", "created_at",
+                                                   "extension_allocated_at"};
+  std::multiset<std::string> bad;
+  std::set<std::string> masked;
+  if (paths.empty()) bad.insert("update_mask");
+  for (const std::string& path : paths) {
+    if (kImmutable.count(path) > 0) {
+      bad.insert("user." + path);
+    } else if (path == "*") {
+      masked.insert({"name", "email", "metadata"});
+    } else if (path == "name" || path == "email" || path == "metadata") {
+      if (!masked.insert(path).second) bad.insert("update_mask");
+    } else {
+      bad.insert("update_mask");
+    }
+  }
+  if (bad.empty()) {
+    for (const std::string& field : BadUserFields(input)) {
+      const std::string top = field.substr(0, field.find('.'));
+      if (masked.count(top) > 0) bad.insert("user." + field);
+    }
+  }
+  std::string mask_text;
+  for (const std::string& path : paths) mask_text += Quote(path) + " ";
+  auto what = [&] { return "update {" + mask_text + "} of " + Quote(input.name) + " " + Quote(input.email); };
+  auto result = pbx::ValidateUserPatch(paths, input);
+  if (!result.ok()) {
+    CheckRejection(result.status(), bad, what);
+    return;
+  }
+  if (!bad.empty()) Fail(kHarness, what() + " accepted although " + *bad.begin() + " is invalid");
+  if (result->name.has_value() != (masked.count("name") > 0) ||
+      result->email.has_value() != (masked.count("email") > 0) ||
+      result->metadata.has_value() != (masked.count("metadata") > 0)) {
+    Fail(kHarness, what() + ": the patch holds other fields than the mask names");
+  }
+  if ((result->name && *result->name != Trim(input.name)) ||
+      (result->email && *result->email != Trim(input.email)) ||
+      (result->metadata && *result->metadata != input.metadata)) {
+    Fail(kHarness, what() + ": a patched value is not the trimmed input");
+  }
+}
+
+// A batch of `input` and a copy whose email differs only in case: each
+// entry's violations under its index, and the copy's email as a repeat.
+void CheckBatch(const pbx::NewUser& input) {
+  pbx::NewUser copy = input;
+  for (char& c : copy.email) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  std::multiset<std::string> bad;
+  for (int i = 0; i < 2; ++i) {
+    for (const std::string& field : BadUserFields(i == 0 ? input : copy)) {
+      bad.insert("requests[" + std::to_string(i) + "]." + field);
+    }
+  }
+  const bool copy_valid = BadUserFields(copy).empty();
+  if (copy_valid && BadUserFields(input).count("email") == 0) bad.insert("requests[1].email");
+  auto what = [&] { return "batch of " + Quote(input.name) + " " + Quote(input.email) + " twice"; };
+  auto result = pbx::ValidateNewUsers({input, copy});
+  if (!result.ok()) {
+    CheckRejection(result.status(), bad, what);
+    return;
+  }
+  if (!bad.empty()) Fail(kHarness, what() + " accepted although " + *bad.begin() + " is invalid");
+  Fail(kHarness, what() + " accepted: the second email repeats the first");
+}
+
+// A create's request id: accepted exactly when it is a UUID, lower-cased, and
+// the same users give the same fingerprint.
+void CheckRequestId(const std::string& id, const pbx::NewUser& user) {
+  auto what = [&] { return "request id " + Quote(id); };
+  auto key = pbx::IdempotencyKeyFor(id, "CreateUser", {user});
+  if (id.empty()) {
+    if (!key.ok() || key->has_value()) Fail(kHarness, "an empty request id is not \"none\"");
+    return;
+  }
+  if (!key.ok()) {
+    if (UuidOk(id)) Fail(kHarness, what() + " rejected: " + key.status().ToString());
+    CheckRejection(key.status(), {"request_id"}, what);
+    return;
+  }
+  if (!UuidOk(id) || !IsCanonicalUuid((*key)->request_id)) Fail(kHarness, what() + " accepted");
+  auto again = pbx::IdempotencyKeyFor((*key)->request_id, "CreateUser", {user});
+  if (!again.ok() || (*again)->fingerprint != (*key)->fingerprint) {
+    Fail(kHarness, what() + ": the same request has another fingerprint");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -316,5 +423,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckUserId(user.name);
   CheckApplyNote(note);
   CheckApplyNote(user.name);
+  // The note doubles as an update mask (comma-separated paths), the id as a
+  // request id.
+  std::vector<std::string> mask;
+  for (size_t start = 0; !note.empty() && start <= note.size();) {
+    const size_t comma = std::min(note.find(',', start), note.size());
+    mask.push_back(note.substr(start, comma - start));
+    start = comma + 1;
+  }
+  CheckUserPatch(mask, user);
+  CheckBatch(user);
+  CheckRequestId(id, user);
   return 0;
 }

@@ -3,6 +3,7 @@
 
 Inputs are fields separated by "\\|" with "\\\\" for a literal backslash (tests/fuzz/fuzz_input.h):
   fuzz_validation: name, email, user id, Apply note, then metadata key, value, ...
+                   (the id doubles as a request id, the note as an update mask: paths split at ",")
   fuzz_render:     number, secret, number, secret, ...
 """
 import pathlib
@@ -37,6 +38,11 @@ def user(name="Ada Lovelace", email="ada@example.com", uid=UUID, by="admin@examp
 
 VALIDATION = {
     "plain": user(meta=[("team", "ops")]),
+    "update_mask_fields": user(by="name,metadata", meta=[("team", "ops")]),
+    "update_mask_star": user(by="*"),
+    "update_mask_immutable": user(by="name,extension,id,created_at"),
+    "update_mask_repeated_unknown": user(by="email,email,colour,"),
+    "request_id_upper": user(uid="6F1C4A52-9E0B-4D4C-8A55-2C1B3F7A9D10", by="email"),
     "trimmed": user(name="  Ada Lovelace \t", email=" ada@example.com ", by="  admin  "),
     "empty": b"",
     "all_empty_fields": user("", "", "", ""),

@@ -20,6 +20,16 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
+const ChangeActor kActor{"00000000-0000-4000-8000-0000000000aa", "store-test", "req-store"};
+
+absl::StatusOr<CreatedUser> CreateOne(UserStore& store, const NewUser& user,
+                                      const std::string& sip_secret) {
+  absl::StatusOr<std::vector<CreatedUser>> created =
+      store.CreateUsers({user}, {sip_secret}, {kActor, kActionCreate, std::nullopt});
+  if (!created.ok()) return created.status();
+  return created->front();
+}
+
 class PgUserStoreTest : public testing::SchemaTest {
  protected:
   void SetUp() override {
@@ -29,7 +39,7 @@ class PgUserStoreTest : public testing::SchemaTest {
   }
 
   absl::StatusOr<CreatedUser> Create(const std::string& tag) {
-    return store_->CreateUser({"User " + tag, tag + "@example.com", {}}, GenerateSipSecret());
+    return CreateOne(*store_, {"User " + tag, tag + "@example.com", {}}, GenerateSipSecret());
   }
 
   // Fills extensions [first, last] straight in SQL, far faster than one by one.
@@ -89,7 +99,7 @@ TEST_F(PgUserStoreTest, AllocatesLowestFreeNumberAndReusesFreedOnes) {
   }
   auto all = store_->ListUsers();
   ASSERT_TRUE(all.ok());
-  ASSERT_TRUE(store_->DeleteUser((*all)[1].id).ok());
+  ASSERT_TRUE(store_->DeleteUser((*all)[1].id, kActor).ok());
   auto next = Create("again");
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->user.extension, 1001);
@@ -108,9 +118,9 @@ TEST_F(PgUserStoreTest, LastNumberThenExhaustion) {
 }
 
 TEST_F(PgUserStoreTest, DuplicateEmailIgnoringCaseIsRefused) {
-  ASSERT_TRUE(store_->CreateUser({"Ada", "ada@example.com", {}}, GenerateSipSecret()).ok());
+  ASSERT_TRUE(CreateOne(*store_, {"Ada", "ada@example.com", {}}, GenerateSipSecret()).ok());
   auto duplicate =
-      store_->CreateUser({"Ada 2", "ADA@Example.COM", {}}, GenerateSipSecret());
+      CreateOne(*store_, {"Ada 2", "ADA@Example.COM", {}}, GenerateSipSecret());
   EXPECT_EQ(duplicate.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(store_->ListUsers()->size(), 1u);
   EXPECT_EQ(Create("next")->user.extension, 1001);  // the failed create used no number
@@ -138,8 +148,8 @@ TEST_F(PgUserStoreTest, ConcurrentCreatesGetDistinctLowestNumbers) {
 
 TEST_F(PgUserStoreTest, StoresAndReadsBackEveryField) {
   const std::string secret = GenerateSipSecret();
-  auto created = store_->CreateUser(
-      {"Zoë \"Q\" O'Brien; [x]", "zoe@example.com", {{"team", "ops"}, {"note", "a\"b\\c"}}},
+  auto created = CreateOne(
+      *store_, {"Zoë \"Q\" O'Brien; [x]", "zoe@example.com", {{"team", "ops"}, {"note", "a\"b\\c"}}},
       secret);
   ASSERT_TRUE(created.ok()) << created.status();
   auto user = store_->GetUser(created->user.id);
@@ -151,7 +161,7 @@ TEST_F(PgUserStoreTest, StoresAndReadsBackEveryField) {
   EXPECT_EQ(user->extension, 1000);
   EXPECT_FALSE(user->tenant_id.empty());
   EXPECT_LT(absl::AbsDuration(user->created_at - absl::Now()), absl::Minutes(1));
-  auto credentials = store_->GetSipCredentials(created->user.id);
+  auto credentials = store_->GetSipCredentials(created->user.id, kActor);
   ASSERT_TRUE(credentials.ok());
   EXPECT_EQ(credentials->password, secret);
   EXPECT_EQ(credentials->username, "1000");
@@ -163,7 +173,7 @@ TEST_F(PgUserStoreTest, MetadataRoundTripsThroughJsonb) {
   const std::map<std::string, std::string> metadata = {
       {"braces", "{a,b}"}, {"comma, key", "x,y"}, {"empty", ""}, {"null", "NULL"},
       {"quote", "say \"hi\""}, {"slash", "a\\b"}, {"space", " padded "}, {"ünï", "çødé ✓"}};
-  auto created = store_->CreateUser({"Array Quoting", "quoting@example.com", metadata},
+  auto created = CreateOne(*store_, {"Array Quoting", "quoting@example.com", metadata},
                                     GenerateSipSecret());
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->user.metadata, metadata);
@@ -171,7 +181,7 @@ TEST_F(PgUserStoreTest, MetadataRoundTripsThroughJsonb) {
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ(listed->front().metadata, metadata);
-  auto none = store_->CreateUser({"No Metadata", "none@example.com", {}}, GenerateSipSecret());
+  auto none = CreateOne(*store_, {"No Metadata", "none@example.com", {}}, GenerateSipSecret());
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_TRUE(none->user.metadata.empty());
 }
@@ -179,8 +189,8 @@ TEST_F(PgUserStoreTest, MetadataRoundTripsThroughJsonb) {
 TEST_F(PgUserStoreTest, UnknownIdsAreNotFound) {
   const std::string unknown = "123e4567-e89b-12d3-a456-426614174000";
   EXPECT_EQ(store_->GetUser(unknown).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(store_->DeleteUser(unknown).code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(store_->GetSipCredentials(unknown).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteUser(unknown, kActor).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetSipCredentials(unknown, kActor).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(PgUserStoreTest, SchemaRejectsOutOfRangeNumbersAndWeakSecrets) {
@@ -218,7 +228,7 @@ TEST_F(PgUserStoreTest, CountsAllocatedExtensions) {
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(Create("count2").ok());
   EXPECT_EQ(*store_->CountExtensions(), 2);
-  ASSERT_TRUE(store_->DeleteUser(first->user.id).ok());
+  ASSERT_TRUE(store_->DeleteUser(first->user.id, kActor).ok());
   EXPECT_EQ(*store_->CountExtensions(), 1);
   Fill(1100, 1199);
   EXPECT_EQ(*store_->CountExtensions(), 101);
@@ -233,7 +243,7 @@ TEST_F(PgUserStoreTest, RequestsWaitForTheSchema) {
 TEST_F(PgUserStoreTest, ProvisioningIsSortedByNumber) {
   for (const char* tag : {"a", "b", "c"}) ASSERT_TRUE(Create(tag).ok());
   auto all = store_->ListUsers();
-  ASSERT_TRUE(store_->DeleteUser((*all)[1].id).ok());
+  ASSERT_TRUE(store_->DeleteUser((*all)[1].id, kActor).ok());
   auto provisioning = store_->ReadProvisioning();
   ASSERT_TRUE(provisioning.ok()) << provisioning.status();
   std::vector<int> numbers;
@@ -262,7 +272,7 @@ TEST_F(PgUserStoreTest, SipSecretsAreStoredSealedAndReadInClear) {
   const std::string sealed = SealedOf(url(), 1000);
   EXPECT_THAT(sealed, ::testing::StartsWith("v1." + secrets_.current_key_id() + "."));
   EXPECT_THAT(sealed, ::testing::Not(HasSubstr(password)));
-  EXPECT_EQ(store_->GetSipCredentials(created->user.id)->password, password);
+  EXPECT_EQ(store_->GetSipCredentials(created->user.id, kActor)->password, password);
   EXPECT_EQ((*store_->ReadProvisioning())[0].sip_secret, password);
 }
 
@@ -276,10 +286,10 @@ TEST_F(PgUserStoreTest, ASealedSecretCopiedOntoAnotherUserDoesNotOpen) {
         "UPDATE extensions SET sip_secret_sealed ="
         " (SELECT sip_secret_sealed FROM extensions WHERE number = 1000) WHERE number = 1001");
   }
-  auto credentials = store_->GetSipCredentials(second->user.id);
+  auto credentials = store_->GetSipCredentials(second->user.id, kActor);
   EXPECT_EQ(credentials.status().code(), absl::StatusCode::kInternal);
   EXPECT_EQ(store_->ReadProvisioning().status().code(), absl::StatusCode::kInternal);
-  EXPECT_TRUE(store_->GetSipCredentials(first->user.id).ok());
+  EXPECT_TRUE(store_->GetSipCredentials(first->user.id, kActor).ok());
 }
 
 TEST_F(PgUserStoreTest, SecretsStoredInClearAreSealedWhenTheServerPrepares) {
@@ -321,8 +331,8 @@ TEST_F(PgUserStoreTest, RotatingTheKeyResealsEverySecretWithTheSamePasswords) {
   absl::StatusOr<SecretBox> only_new = SecretBox::FromKeys(new_key);
   ASSERT_TRUE(PrepareSipSecrets(connection, *only_new).ok());
   PgUserStore rotated(*pool_, *only_new);
-  EXPECT_EQ(rotated.GetSipCredentials(a->user.id)->password, a->sip_credentials.password);
-  EXPECT_EQ(rotated.GetSipCredentials(b->user.id)->password, b->sip_credentials.password);
+  EXPECT_EQ(rotated.GetSipCredentials(a->user.id, kActor)->password, a->sip_credentials.password);
+  EXPECT_EQ(rotated.GetSipCredentials(b->user.id, kActor)->password, b->sip_credentials.password);
 }
 
 }  // namespace

@@ -25,30 +25,62 @@ absl::Status NoSuchUser(absl::string_view id) {
 
 // ---------------------------------------------------------------- FakeUserStore
 
-absl::StatusOr<CreatedUser> FakeUserStore::CreateUser(const NewUser& user,
-                                                      const std::string& sip_secret) {
-  calls.push_back("CreateUser");
+absl::StatusOr<std::vector<CreatedUser>> FakeUserStore::CreateUsers(
+    const std::vector<NewUser>& users, const std::vector<std::string>& sip_secrets,
+    const CreateOptions& options) {
+  calls.push_back("CreateUsers");
+  if (options.key.has_value()) {
+    auto earlier = request_ids_.find(options.key->request_id);
+    if (earlier != request_ids_.end()) {
+      const IdempotencyKey& first = earlier->second.first;
+      if (first.method != options.key->method || first.fingerprint != options.key->fingerprint) {
+        return RequestIdReusedError(*options.key);
+      }
+      std::vector<CreatedUser> again;
+      for (const std::string& id : earlier->second.second) {
+        const Stored& stored = users_.at(id);
+        again.push_back({stored.user, {id, stored.user.extension,
+                                       absl::StrCat(stored.user.extension), stored.secret}});
+      }
+      return again;
+    }
+  }
   std::set<int> taken;
   for (const auto& [id, stored] : users_) {
-    if (absl::AsciiStrToLower(stored.user.email) == absl::AsciiStrToLower(user.email)) {
-      return absl::AlreadyExistsError(absl::StrCat("a user with email ", user.email,
-                                                   " already exists"));
+    for (const NewUser& user : users) {
+      if (absl::AsciiStrToLower(stored.user.email) == absl::AsciiStrToLower(user.email)) {
+        return absl::AlreadyExistsError(absl::StrCat("a user with email ", user.email,
+                                                     " already exists"));
+      }
     }
     taken.insert(stored.user.extension);
   }
-  int number = kFirstExtension;
-  while (taken.count(number) > 0) ++number;
-  if (number > kLastExtension) return ExtensionPoolExhaustedError();
-  UserRecord record;
-  record.id = absl::StrFormat("00000000-0000-4000-8000-%012d", next_id_++);
-  record.tenant_id = "00000000-0000-4000-8000-000000000000";
-  record.name = user.name;
-  record.email = user.email;
-  record.metadata = user.metadata;
-  record.extension = number;
-  record.created_at = record.extension_allocated_at = absl::Now();
-  users_[record.id] = {record, sip_secret};
-  return CreatedUser{record, {record.id, number, absl::StrCat(number), sip_secret}};
+  std::vector<int> numbers;
+  for (int number = kFirstExtension; number <= kLastExtension && numbers.size() < users.size();
+       ++number) {
+    if (taken.count(number) == 0) numbers.push_back(number);
+  }
+  if (numbers.size() < users.size()) return ExtensionPoolExhaustedError();
+  if (options.validate_only) return std::vector<CreatedUser>{};
+  std::vector<CreatedUser> created;
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < users.size(); ++i) {
+    UserRecord record;
+    record.id = absl::StrFormat("00000000-0000-4000-8000-%012d", next_id_++);
+    record.tenant_id = "00000000-0000-4000-8000-000000000000";
+    record.name = users[i].name;
+    record.email = users[i].email;
+    record.metadata = users[i].metadata;
+    record.extension = numbers[i];
+    record.created_at = record.extension_allocated_at = absl::Now();
+    users_[record.id] = {record, sip_secrets[i]};
+    Record(options.actor, options.action, record, CreatedFields(record));
+    ids.push_back(record.id);
+    created.push_back(
+        {record, {record.id, numbers[i], absl::StrCat(numbers[i]), sip_secrets[i]}});
+  }
+  if (options.key.has_value()) request_ids_[options.key->request_id] = {*options.key, ids};
+  return created;
 }
 
 absl::StatusOr<UserRecord> FakeUserStore::GetUser(absl::string_view id) {
@@ -67,18 +99,72 @@ absl::StatusOr<std::vector<UserRecord>> FakeUserStore::ListUsers() {
   return users;
 }
 
-absl::Status FakeUserStore::DeleteUser(absl::string_view id) {
+absl::StatusOr<UserRecord> FakeUserStore::UpdateUser(absl::string_view id,
+                                                      const UserPatch& patch,
+                                                      const ChangeActor& actor) {
+  calls.push_back(absl::StrCat("UpdateUser ", id));
+  auto it = users_.find(std::string(id));
+  if (it == users_.end()) return NoSuchUser(id);
+  UserRecord after = Patched(it->second.user, patch);
+  for (const auto& [other_id, stored] : users_) {
+    if (other_id != id &&
+        absl::AsciiStrToLower(stored.user.email) == absl::AsciiStrToLower(after.email)) {
+      return absl::AlreadyExistsError(absl::StrCat("a user with email ", after.email,
+                                                   " already exists"));
+    }
+  }
+  std::vector<FieldChange> changes = ChangedFields(it->second.user, after);
+  if (!changes.empty()) Record(actor, kActionUpdate, after, std::move(changes));
+  it->second.user = after;
+  return after;
+}
+
+absl::Status FakeUserStore::DeleteUser(absl::string_view id, const ChangeActor& actor) {
   calls.push_back(absl::StrCat("DeleteUser ", id));
-  if (users_.erase(std::string(id)) == 0) return NoSuchUser(id);
+  auto it = users_.find(std::string(id));
+  if (it == users_.end()) return NoSuchUser(id);
+  Record(actor, kActionDelete, it->second.user, DeletedFields(it->second.user));
+  users_.erase(it);
   return absl::OkStatus();
 }
 
-absl::StatusOr<SipCredentials> FakeUserStore::GetSipCredentials(absl::string_view id) {
+absl::StatusOr<SipCredentials> FakeUserStore::GetSipCredentials(absl::string_view id,
+                                                                const ChangeActor& actor) {
   calls.push_back(absl::StrCat("GetSipCredentials ", id));
   auto it = users_.find(std::string(id));
   if (it == users_.end()) return NoSuchUser(id);
+  Record(actor, kActionReadCredentials, it->second.user, {});
   const int number = it->second.user.extension;
   return SipCredentials{it->first, number, absl::StrCat(number), it->second.secret};
+}
+
+absl::StatusOr<SipCredentials> FakeUserStore::ReplaceSipSecret(absl::string_view id,
+                                                               const std::string& sip_secret,
+                                                               const ChangeActor& actor) {
+  calls.push_back(absl::StrCat("ReplaceSipSecret ", id));
+  auto it = users_.find(std::string(id));
+  if (it == users_.end()) return NoSuchUser(id);
+  it->second.secret = sip_secret;
+  Record(actor, kActionRotate, it->second.user, RotatedPassword());
+  const int number = it->second.user.extension;
+  return SipCredentials{it->first, number, absl::StrCat(number), sip_secret};
+}
+
+absl::StatusOr<std::vector<UserChangeEvent>> FakeUserStore::ListChangeEvents(
+    int limit, absl::string_view user_id) {
+  calls.push_back(absl::StrCat("ListChangeEvents ", limit, " ", user_id));
+  std::vector<UserChangeEvent> events;
+  for (auto it = events_.rbegin(); it != events_.rend() && static_cast<int>(events.size()) < limit;
+       ++it) {
+    if (user_id.empty() || it->user_id == user_id) events.push_back(*it);
+  }
+  return events;
+}
+
+void FakeUserStore::Record(const ChangeActor& actor, absl::string_view action,
+                           const UserRecord& user, std::vector<FieldChange> changes) {
+  events_.push_back({static_cast<int64_t>(events_.size()) + 1, absl::Now(), actor,
+                     std::string(action), user.id, user.extension, std::move(changes)});
 }
 
 absl::StatusOr<std::vector<ProvisionedExtension>> FakeUserStore::ReadProvisioning() {

@@ -23,18 +23,28 @@ namespace pbx::testing {
 // free extension, one user per email ignoring case.
 class FakeUserStore : public UserStore {
  public:
-  absl::StatusOr<CreatedUser> CreateUser(const NewUser& user, const std::string& sip_secret) override;
+  absl::StatusOr<std::vector<CreatedUser>> CreateUsers(const std::vector<NewUser>& users,
+                                                       const std::vector<std::string>& sip_secrets,
+                                                       const CreateOptions& options) override;
   absl::StatusOr<UserRecord> GetUser(absl::string_view id) override;
   absl::StatusOr<std::vector<UserRecord>> ListUsers() override;
-  absl::Status DeleteUser(absl::string_view id) override;
-  absl::StatusOr<SipCredentials> GetSipCredentials(absl::string_view id) override;
+  absl::StatusOr<UserRecord> UpdateUser(absl::string_view id, const UserPatch& patch,
+                                        const ChangeActor& actor) override;
+  absl::Status DeleteUser(absl::string_view id, const ChangeActor& actor) override;
+  absl::StatusOr<SipCredentials> GetSipCredentials(absl::string_view id,
+                                                   const ChangeActor& actor) override;
+  absl::StatusOr<SipCredentials> ReplaceSipSecret(absl::string_view id,
+                                                  const std::string& sip_secret,
+                                                  const ChangeActor& actor) override;
+  absl::StatusOr<std::vector<UserChangeEvent>> ListChangeEvents(
+      int limit, absl::string_view user_id) override;
   absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() override;
   absl::StatusOr<int> CountExtensions() override;
 
   // Adds an extension straight away (for Apply tests), whatever its values.
   void Provision(int number, const std::string& secret);
 
-  // Every call, by method name: "CreateUser", "GetUser <id>", ...
+  // Every call, by method name: "CreateUsers", "GetUser <id>", ...
   std::vector<std::string> calls;
   // When set, ReadProvisioning fails with it.
   std::optional<absl::Status> read_failure;
@@ -44,7 +54,13 @@ class FakeUserStore : public UserStore {
     UserRecord user;
     std::string secret;
   };
+  void Record(const ChangeActor& actor, absl::string_view action, const UserRecord& user,
+              std::vector<FieldChange> changes);
+
   std::map<std::string, Stored> users_;  // by id
+  std::vector<UserChangeEvent> events_;  // oldest first
+  // Request id -> the key it came with and the users it created.
+  std::map<std::string, std::pair<IdempotencyKey, std::vector<std::string>>> request_ids_;
   int next_id_ = 1;
 };
 

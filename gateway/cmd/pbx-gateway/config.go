@@ -24,6 +24,8 @@ import (
 //	PBX_GRPC_TLS_SERVER_NAME    the name the server's certificate must carry (default: the
 //	                            host of PBX_GRPC_TARGET)
 //	PBX_MAX_BODY_BYTES          largest request body (65536)
+//	PBX_MAX_BATCH_BODY_BYTES    largest body of a batch create (20971520: 1000 users with
+//	                            every field at its limit are about 19 MB of JSON)
 //	PBX_GATEWAY_CALL_TIMEOUT_S  deadline of each backend call (180)
 type config struct {
 	httpListen string
@@ -31,8 +33,9 @@ type config struct {
 	httpTLS    *tls.Config
 	grpcTarget string
 	// grpcTLS is the TLS of the connection to the server; nil: plaintext.
-	grpcTLS      *tls.Config
-	maxBodyBytes int64
+	grpcTLS           *tls.Config
+	maxBodyBytes      int64
+	maxBatchBodyBytes int64
 	// Bounds every backend call. An Apply may first wait for another one to
 	// finish (the server's PBX_APPLY_LOCK_TIMEOUT_S, 120 s by default), so the
 	// default leaves room for that.
@@ -52,6 +55,9 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		return config{}, err
 	}
 	if c.maxBodyBytes, err = positiveInt(getenv, "PBX_MAX_BODY_BYTES", "65536"); err != nil {
+		return config{}, err
+	}
+	if c.maxBatchBodyBytes, err = positiveInt(getenv, "PBX_MAX_BATCH_BODY_BYTES", "20971520"); err != nil {
 		return config{}, err
 	}
 	seconds, err := positiveInt(getenv, "PBX_GATEWAY_CALL_TIMEOUT_S", "180")

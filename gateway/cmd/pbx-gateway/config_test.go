@@ -15,7 +15,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.httpListen != "127.0.0.1:8080" || c.grpcTarget != "127.0.0.1:50051" || c.maxBodyBytes != 65536 ||
+	if c.httpListen != "127.0.0.1:8080" || c.grpcTarget != "127.0.0.1:50051" || c.maxBodyBytes != 65536 || c.maxBatchBodyBytes != 20<<20 ||
 		c.callTimeout != 180*time.Second || c.httpTLS != nil || c.grpcTLS != nil {
 		t.Fatalf("defaults = %+v", c)
 	}
@@ -24,21 +24,23 @@ func TestConfigDefaults(t *testing.T) {
 func TestConfigFromEnv(t *testing.T) {
 	c, err := configFromEnv(env(map[string]string{
 		"PBX_HTTP_LISTEN": "127.0.0.1:9", "PBX_GRPC_TARGET": "127.0.0.1:7", "PBX_MAX_BODY_BYTES": "10",
-		"PBX_GATEWAY_CALL_TIMEOUT_S": "7",
+		"PBX_GATEWAY_CALL_TIMEOUT_S": "7", "PBX_MAX_BATCH_BODY_BYTES": "100",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.httpListen != "127.0.0.1:9" || c.grpcTarget != "127.0.0.1:7" || c.maxBodyBytes != 10 ||
-		c.callTimeout != 7*time.Second {
+		c.maxBatchBodyBytes != 100 || c.callTimeout != 7*time.Second {
 		t.Fatalf("config = %+v", c)
 	}
 }
 
 func TestConfigRejectsBadBodyLimit(t *testing.T) {
-	for _, v := range []string{"0", "-1", "64k", "x"} {
-		if _, err := configFromEnv(env(map[string]string{"PBX_MAX_BODY_BYTES": v})); err == nil {
-			t.Errorf("PBX_MAX_BODY_BYTES=%q accepted", v)
+	for _, key := range []string{"PBX_MAX_BODY_BYTES", "PBX_MAX_BATCH_BODY_BYTES"} {
+		for _, v := range []string{"0", "-1", "64k", "x"} {
+			if _, err := configFromEnv(env(map[string]string{key: v})); err == nil {
+				t.Errorf("%s=%q accepted", key, v)
+			}
 		}
 	}
 }

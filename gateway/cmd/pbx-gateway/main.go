@@ -44,7 +44,7 @@ func run(log *slog.Logger) error {
 	}
 	defer conn.Close()
 
-	handler, err := httpapi.New(ctx, conn, httpapi.Config{MaxBodyBytes: cfg.maxBodyBytes, Log: log})
+	handler, err := httpapi.New(ctx, conn, httpapi.Config{MaxBodyBytes: cfg.maxBodyBytes, MaxBatchBodyBytes: cfg.maxBatchBodyBytes, Log: log})
 	if err != nil {
 		return err
 	}

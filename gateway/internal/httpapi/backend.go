@@ -35,7 +35,7 @@ func Dial(target string, tlsConfig *tls.Config, callTimeout time.Duration) (*grp
 	}
 	return grpc.NewClient(target,
 		grpc.WithTransportCredentials(creds),
-		grpc.WithUnaryInterceptor(CallDeadline(callTimeout)),
+		grpc.WithChainUnaryInterceptor(CallDeadline(callTimeout), IdempotencyKeyField()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxBackendResponseBytes)),
 	)
 }

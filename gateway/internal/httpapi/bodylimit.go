@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -54,12 +55,30 @@ type lingerBounds struct {
 // Either way a refused body gets its answer first and, over HTTP/1, is then
 // discarded within lingerMaxBytes and lingerMaxTime, and the connection is
 // closed.
-func CheckBody(mux *runtime.ServeMux, limit int64) http.Handler {
-	return checkBody(mux, limit, lingerBounds{bytes: lingerMaxBytes, time: lingerMaxTime})
+func CheckBody(mux *runtime.ServeMux, limits BodyLimits) http.Handler {
+	return checkBody(mux, limits, lingerBounds{bytes: lingerMaxBytes, time: lingerMaxTime})
 }
 
-func checkBody(mux *runtime.ServeMux, limit int64, linger lingerBounds) http.Handler {
+// BodyLimits are the largest request bodies: Batch for a batch create (up to
+// 1000 users, PBX_MAX_BATCH_BODY_BYTES), Default for every other request.
+type BodyLimits struct {
+	Default int64
+	Batch   int64
+}
+
+// batchSuffix ends the path of every batch method (AIP-233's :batchCreate).
+const batchSuffix = ":batchCreate"
+
+func (l BodyLimits) forRequest(r *http.Request) int64 {
+	if strings.HasSuffix(r.URL.Path, batchSuffix) {
+		return l.Batch
+	}
+	return l.Default
+}
+
+func checkBody(mux *runtime.ServeMux, limits BodyLimits, linger lingerBounds) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := limits.forRequest(r)
 		if hasBody(r) && !isJSON(r.Header) {
 			refuseBody(mux, w, r, unsupportedMediaType(), linger)
 			return

@@ -103,7 +103,7 @@ func answer413(addr string, request []byte) string {
 func startCheckBody(t *testing.T, linger lingerBounds) string {
 	t.Helper()
 	var called bool
-	srv := httptest.NewServer(checkBody(echoMux(t, &called), testLimit, linger))
+	srv := httptest.NewServer(checkBody(echoMux(t, &called), testLimits, linger))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }

@@ -14,6 +14,9 @@ import (
 
 const testLimit = 16
 
+// testLimits lets a batch create take four times the body of other requests.
+var testLimits = BodyLimits{Default: testLimit, Batch: 4 * testLimit}
+
 // echoMux answers with the body it received, so tests see what got through.
 func echoMux(t *testing.T, called *bool) *runtime.ServeMux {
 	t.Helper()
@@ -21,16 +24,18 @@ func echoMux(t *testing.T, called *bool) *runtime.ServeMux {
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, Marshaler()),
 		runtime.WithErrorHandler(ErrorHandler),
 	)
-	err := mux.HandlePath(http.MethodPost, "/echo", func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+	echo := func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 		*called = true
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
 			t.Errorf("read: %v", err)
 		}
 		_, _ = w.Write(b)
-	})
-	if err != nil {
-		t.Fatal(err)
+	}
+	for _, path := range []string{"/echo", "/echo:batchCreate"} {
+		if err := mux.HandlePath(http.MethodPost, path, echo); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return mux
 }
@@ -83,7 +88,7 @@ func TestCheckBodyAnswersLargeContentLengthBeforeReading(t *testing.T) {
 	body := &readAfterAnswer{w: w}
 	r := jsonRequest("/echo", body)
 	r.ContentLength = testLimit + 1
-	CheckBody(echoMux(t, &called), testLimit).ServeHTTP(w, r)
+	CheckBody(echoMux(t, &called), testLimits).ServeHTTP(w, r)
 	assert413(t, w)
 	if called {
 		t.Fatal("handler ran for an over-limit body")
@@ -104,10 +109,34 @@ func TestCheckBodyRejectsLargeChunkedBody(t *testing.T) {
 	r := jsonRequest("/echo", strings.NewReader(strings.Repeat("x", testLimit+1)))
 	r.ContentLength = -1
 	w := httptest.NewRecorder()
-	CheckBody(echoMux(t, &called), testLimit).ServeHTTP(w, r)
+	CheckBody(echoMux(t, &called), testLimits).ServeHTTP(w, r)
 	assert413(t, w)
 	if called {
 		t.Fatal("handler ran for an over-limit body")
+	}
+}
+
+func TestABatchCreateHasALimitOfItsOwn(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		size int
+		want int
+	}{
+		{"/echo:batchCreate", 4 * testLimit, http.StatusOK},
+		{"/echo:batchCreate", 4*testLimit + 1, http.StatusRequestEntityTooLarge},
+		{"/echo", testLimit + 1, http.StatusRequestEntityTooLarge},
+	} {
+		for _, cl := range []int64{int64(tc.size), -1} {
+			var called bool
+			r := jsonRequest(tc.path, strings.NewReader(strings.Repeat("z", tc.size)))
+			r.ContentLength = cl
+			w := httptest.NewRecorder()
+			CheckBody(echoMux(t, &called), testLimits).ServeHTTP(w, r)
+			if w.Code != tc.want || called != (tc.want == http.StatusOK) {
+				t.Errorf("%s, %d bytes (Content-Length %d): status %d (handler ran: %v), want %d",
+					tc.path, tc.size, cl, w.Code, called, tc.want)
+			}
+		}
 	}
 }
 
@@ -118,7 +147,7 @@ func TestCheckBodyPassesBodiesUpToTheLimit(t *testing.T) {
 		r := jsonRequest("/echo", strings.NewReader(payload))
 		r.ContentLength = cl
 		w := httptest.NewRecorder()
-		CheckBody(echoMux(t, &called), testLimit).ServeHTTP(w, r)
+		CheckBody(echoMux(t, &called), testLimits).ServeHTTP(w, r)
 		if w.Code != http.StatusOK || w.Body.String() != payload {
 			t.Fatalf("Content-Length %d: status %d body %q", cl, w.Code, w.Body.String())
 		}

@@ -65,7 +65,7 @@ func TestCheckBodyRefusesABodyThatIsNotJSON(t *testing.T) {
 			if tc.contentType != "" {
 				r.Header.Set("Content-Type", tc.contentType)
 			}
-			CheckBody(echoMux(t, &called), testLimit).ServeHTTP(w, r)
+			CheckBody(echoMux(t, &called), testLimits).ServeHTTP(w, r)
 			assertRefusal(t, w, http.StatusUnsupportedMediaType)
 			if called {
 				t.Fatal("handler ran for a body that is not JSON")
@@ -104,7 +104,7 @@ func TestCheckBodyPassesJSONAndRequestsWithoutBody(t *testing.T) {
 				r.Header.Set("Content-Type", tc.contentType)
 			}
 			w := httptest.NewRecorder()
-			CheckBody(echoMux(t, &called), testLimit).ServeHTTP(w, r)
+			CheckBody(echoMux(t, &called), testLimits).ServeHTTP(w, r)
 			if w.Code != http.StatusOK || !called || w.Body.String() != tc.body {
 				t.Fatalf("status %d called %v body %q", w.Code, called, w.Body.String())
 			}

@@ -17,7 +17,9 @@ import (
 // Config is what the HTTP side needs beyond the backend connection.
 type Config struct {
 	MaxBodyBytes int64
-	Log          *slog.Logger
+	// The largest body of a batch create (1000 users); 0 means MaxBodyBytes.
+	MaxBatchBodyBytes int64
+	Log               *slog.Logger
 }
 
 // New builds the complete HTTP handler: generated REST routes, /healthz,
@@ -30,6 +32,7 @@ func New(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, 
 		runtime.WithErrorHandler(ErrorHandler),
 		runtime.WithIncomingHeaderMatcher(IncomingHeaders),
 		runtime.WithMetadata(RequestIDMetadata),
+		runtime.WithMetadata(IdempotencyKeyMetadata),
 		runtime.WithRoutingErrorHandler(RoutingErrorHandler),
 		runtime.WithForwardResponseOption(CreatedStatus),
 		runtime.WithHealthzEndpoint(grpc_health_v1.NewHealthClient(conn)),
@@ -44,9 +47,19 @@ func New(ctx context.Context, conn *grpc.ClientConn, cfg Config) (http.Handler, 
 	if err := pbxv1.RegisterApiKeyServiceHandler(ctx, mux, conn); err != nil {
 		return nil, fmt.Errorf("register ApiKeyService: %w", err)
 	}
+	if err := pbxv1.RegisterAuditServiceHandler(ctx, mux, conn); err != nil {
+		return nil, fmt.Errorf("register AuditService: %w", err)
+	}
+	if err := pbxv1.RegisterRegistrationServiceHandler(ctx, mux, conn); err != nil {
+		return nil, fmt.Errorf("register RegistrationService: %w", err)
+	}
 	if err := mux.HandlePath(http.MethodGet, "/openapi.json", openapi.Serve); err != nil {
 		return nil, fmt.Errorf("register /openapi.json: %w", err)
 	}
-	api := RequestID(AccessLog(cfg.Log, CheckBody(mux, cfg.MaxBodyBytes)))
+	limits := BodyLimits{Default: cfg.MaxBodyBytes, Batch: cfg.MaxBatchBodyBytes}
+	if limits.Batch == 0 {
+		limits.Batch = limits.Default
+	}
+	api := RequestID(AccessLog(cfg.Log, CheckBody(mux, limits)))
 	return metrics.WithEndpoint(metrics.Instrument(api)), nil
 }
