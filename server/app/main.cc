@@ -3,6 +3,8 @@
 //   pbx-server                                  serve
 //   pbx-server create-admin-key --token-file F  the first admin key (see admin_commands.h)
 //   pbx-server rotate-secrets                   reseal SIP secrets under a new key
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <string>
@@ -31,6 +33,12 @@ sigset_t BlockTerminationSignals() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // glibc gives each thread that allocates an arena of its own and keeps it:
+  // with gRPC's and the pool's threads that is ~30 arenas, and a large answer
+  // (a batch of 1000 users, the registrations of 1000 phones) leaves memory
+  // resident in several (tests/bench: 67 MB peak, 40 MB with two arenas).
+  // Two arenas keep that bounded at no measurable cost in latency.
+  mallopt(M_ARENA_MAX, 2);
   const sigset_t signals = BlockTerminationSignals();
   absl::StatusOr<pbx::ServerConfig> config = pbx::LoadServerConfig();
   if (!config.ok()) {

@@ -99,7 +99,7 @@ absl::StatusOr<std::vector<CreatedUser>> PgUserStore::CreateUsers(
     for (const NewUser& user : users) emails.push_back(user.email);
     pqxx::row found = transaction.exec_params1(
         "SELECT (SELECT coalesce(array_to_json(array_agg(lower(email))), '[]')::text FROM users"
-        "         WHERE lower(email) IN"
+        "         WHERE tenant_id = (SELECT id FROM tenants) AND lower(email) IN"
         "           (SELECT lower(value) FROM jsonb_array_elements_text($1::jsonb))),"
         "       (SELECT coalesce(array_to_json(array_agg(n ORDER BY n)), '[]')::text FROM"
         "         (SELECT n FROM generate_series($2::int, $3::int) AS n"

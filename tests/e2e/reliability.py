@@ -218,9 +218,14 @@ def wait_failpoint(portal: h.Portal, name: str, timeout: float = 30.0) -> float:
 
 class CuttableProxy:
     """127.0.0.1:port -> target, forwarding bytes both ways. cut() closes the listener and every connection (the
-    host is gone: established sessions break, new connects are refused); restore() listens on the same port again."""
+    host is gone: established sessions break, new connects are refused); restore() listens on the same port again.
+    While `dropping_answers` is set, what the client sends still goes through but what comes back is swallowed, and
+    `answer_seen` is set at its first byte: a request that was carried out, whose answer is lost (cut() then breaks
+    the client's connection without one)."""
 
     def __init__(self, target_host: str, target_port: int):
+        self.dropping_answers = False
+        self.answer_seen = threading.Event()
         self.target = (target_host, target_port)
         self.port = h.free_port()
         self._lock = threading.Lock()
@@ -290,7 +295,7 @@ class CuttableProxy:
                 self.connections_total += 1
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
 
-    def _pump(self, a: socket.socket, b: socket.socket):
+    def _pump(self, a: socket.socket, b: socket.socket):  # a: the client's connection, b: upstream
         peers = {a: b, b: a}
         try:
             while True:
@@ -299,6 +304,9 @@ class CuttableProxy:
                     data = s.recv(65536)
                     if not data:
                         return
+                    if s is b and self.dropping_answers:
+                        self.answer_seen.set()
+                        continue
                     peers[s].sendall(data)
         except (OSError, ValueError):
             return

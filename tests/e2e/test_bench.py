@@ -1,7 +1,8 @@
 """tests/bench cannot rot.
 
 - The smoke test: `tests/bench --quick` on the suite's PostgreSQL and Asterisk lab must produce every section of the
-  report with sane figures (nothing here asserts on speed: the targets are the benchmark's business). It runs the
+  report (creates, batch create, list/get/update/rotate/delete, Apply, readiness, registrations, memory) with sane
+  figures (nothing here asserts on speed: the targets are the benchmark's business). It runs the
   real command (load generator, reload floor, sipp, the server and gateway it starts) with --use-test-env, holding
   the `lab` fixture's lock so no other test applies to the lab meanwhile. About 10 s.
 - Its verdicts: the target arithmetic at the limits, the floor-statement comparison, the sipp injection file.
@@ -35,23 +36,34 @@ def run_quick_bench(pg, lab, out_dir) -> dict:
 
 def assert_latencies(s: dict, count: int, what: str):
     assert s["count"] == count and s["errors"] == 0, f"{what}: {s}"
-    assert 0 < s["p50_ms"] <= s["p90_ms"] <= s["p99_ms"] <= s["max_ms"], f"{what}: {s}"
+    assert 0 < s["p50_ms"] <= s["p90_ms"] <= s["p95_ms"] <= s["p99_ms"] <= s["max_ms"], f"{what}: {s}"
     assert s["throughput_per_s"] > 0, f"{what}: {s}"
 
 
 def test_quick_bench_reports_every_section(pg, lab, tmp_path):
     results = run_quick_bench(pg, lab, tmp_path)
-    assert set(results) >= {"meta", "create", "statements", "token_check", "reads", "apply", "readiness", "memory",
-                            "targets"}
+    assert set(results) >= {"meta", "create", "statements", "batch", "token_check", "reads", "apply", "readiness",
+                            "registrations", "memory", "targets"}
 
     creates = {(s["path"], s["concurrency"]): s for s in results["create"]}
     assert set(creates) == {(p, c) for p in ("postgres", "grpc", "rest") for c in QUICK.create_clients}
     for key, s in creates.items():
         assert_latencies(s, QUICK.create_samples, f"create {key}")
 
+    batch = results["batch"]
+    assert batch["users"] == QUICK.batch_size, batch
+    for key in ("rows", "server_sql", "grpc", "rest"):
+        assert_latencies(batch[key], QUICK.batch_runs, f"batch {key}")
+        assert batch[key]["batch_size"] == QUICK.batch_size, batch[key]
+    assert_latencies(batch["singles"], QUICK.batch_size * QUICK.single_rounds, "batch: single creates")
+    assert len(batch["singles"]["rounds_s"]) == QUICK.single_rounds and batch["singles_ms"] > 0, batch["singles"]
+    assert batch["ratio_to_rows"] > 0 and batch["speedup_over_singles"] > 0, batch
+
     reads = {(s["operation"], s["path"], s["concurrency"]): s for s in results["reads"]}
     expected = ([("list", p, 1, QUICK.list_samples) for p in ("grpc", "rest")]
                 + [("get", p, c, QUICK.get_samples) for p in ("grpc", "rest") for c in QUICK.get_clients]
+                + [(op, p, c, QUICK.change_samples) for op in ("update", "rotate") for p in ("grpc", "rest")
+                   for c in QUICK.get_clients]
                 + [("delete", p, c, QUICK.delete_samples) for p in ("grpc", "rest") for c in QUICK.delete_clients])
     assert set(reads) == {e[:3] for e in expected}
     for op, path, clients, count in expected:
@@ -80,26 +92,42 @@ def test_quick_bench_reports_every_section(pg, lab, tmp_path):
     assert ready["contacts_after_apply"] == QUICK.phones, ready
     assert ready["sipp_alone"]["successful"] == QUICK.phones and ready["ready_ms"] > 0, ready
 
+    regs = results["registrations"]
+    assert regs["phones"] == QUICK.phones and regs["sipp"]["successful"] == QUICK.phones, regs
+    assert regs["contacts"] == regs["contacts_after"] == QUICK.phones, regs
+    assert regs["registered_in_answer"] == regs["registered_in_answer_after"] == QUICK.phones, regs
+    assert {r["path"] for r in regs["api"]} == {"grpc", "rest"}, regs["api"]
+    for r in regs["api"]:
+        assert_latencies(r, QUICK.registration_samples, f"registrations {r['path']}")
+    for cli in (regs["contacts_floor"], regs["server_cli"], regs["session_check"]):
+        assert cli["runs"] == QUICK.registration_samples and 0 < cli["ms"]["p50"] <= cli["ms"]["p95"], cli
+    assert regs["server_commands_in_source"], "steps.SERVER_REGISTRATION_COMMANDS is out of date"
+
     for process in ("server", "gateway"):
         mem = results["memory"][process]
         assert mem["peak_kb"] >= mem["rss_kb"] > 0, results["memory"]
 
-    assert len(results["targets"]) == 2 * len(QUICK.create_clients) + 4, results["targets"]
+    assert len(results["targets"]) == 2 * len(QUICK.create_clients) + 7, results["targets"]
     assert all(isinstance(t["met"], bool) and t["figure"] for t in results["targets"]), results["targets"]
 
     markdown = (tmp_path / "benchmarks.md").read_text()
-    for heading in ("## Targets", "## Create user", "## Apply phases", "## Readiness", "## Memory"):
+    for heading in ("## Targets", "## Create user", "## Batch create", "## One user per request", "## List, get",
+                    "## Apply phases", "## Readiness", "## Registrations", "## Memory"):
         assert heading in markdown, f"{heading!r} missing from benchmarks.md"
 
 
 # --------------------------------------------------------------------------- verdicts (no services)
 
-def synthetic_results(*, rest=1.5, grpc=1.0, pg=0.5, list_ms=9.99, apply_ms=130.0, floor_ms=100.0,
-                      ready_ms=2000.0, registered=1000, contacts=1000, server_kb=48828) -> dict:
+def synthetic_results(*, rest=1.5, grpc=1.0, pg=0.5, batch=200.0, rows=100.0, singles=4000.0, list_ms=9.99,
+                      apply_ms=130.0, floor_ms=100.0, ready_ms=2000.0, registered=1000, contacts=1000,
+                      registrations=150.0, contacts_ms=100.0, answered=1000, server_kb=48828) -> dict:
     def lat(path, p50):
         return {"path": path, "concurrency": 1, "p50_ms": p50, "p99_ms": p50}
     return {
         "create": [lat("postgres", pg), lat("grpc", grpc), lat("rest", rest)],
+        "batch": {"users": 1000, "rest": {"p50_ms": batch}, "rows": {"p50_ms": rows},
+                  "server_sql": {"p50_ms": rows}, "singles_ms": singles, "ratio_to_rows": batch / rows,
+                  "speedup_over_singles": singles / batch},
         "reads": [{"operation": "list", "path": p, "users": 1000, "p50_ms": list_ms, "p99_ms": list_ms}
                   for p in ("grpc", "rest")],
         "apply": [{"users": 1000, "wall_median_ms": apply_ms, "ratio_to_cold_floor": apply_ms / floor_ms,
@@ -107,6 +135,10 @@ def synthetic_results(*, rest=1.5, grpc=1.0, pg=0.5, list_ms=9.99, apply_ms=130.
                    "floor": {"cold_ms": {"median": floor_ms}, "warm_ms": {"median": floor_ms}}}],
         "readiness": {"phones": 1000, "ready_ms": ready_ms, "after_apply": {"successful": registered},
                       "contacts_after_apply": contacts, "sipp_alone": {"ms": 500.0}},
+        "registrations": {"phones": 1000, "api": [{"path": "rest", "p50_ms": registrations}],
+                          "contacts_floor": {"ms": {"p50": contacts_ms}},
+                          "ratio_to_contacts_floor": registrations / contacts_ms,
+                          "registered_in_answer": answered, "registered_in_answer_after": 1000},
         "memory": {"server": {"peak_kb": server_kb}, "gateway": {"peak_kb": 1000}},
     }
 
@@ -115,23 +147,40 @@ def verdicts(results) -> list[bool]:
     return [t["met"] for t in report.evaluate_targets(results)]
 
 
+# The order of the targets: REST vs gRPC, REST vs Postgres, batch vs rows, batch vs singles, list, Apply, readiness,
+# registrations, memory.
+ALL_MET = [True] * 9
+
+
+def missed(*indexes: int) -> list[bool]:
+    return [i not in indexes for i in range(len(ALL_MET))]
+
+
 def test_targets_are_met_exactly_at_their_limits():
-    # REST 1.5x gRPC and 3x Postgres, list 9.99 ms, Apply 1.3x the floor, 2 s, 48828 kB = 49.99 MB
-    assert verdicts(synthetic_results()) == [True] * 6
+    # REST 1.5x gRPC and 3x Postgres, batch 2x the rows and 20x faster than singles, list 9.99 ms, Apply 1.3x the
+    # floor, 2 s, registrations 1.5x `pjsip show contacts`, 48828 kB = 49.99 MB
+    assert verdicts(synthetic_results()) == ALL_MET
 
 
 def test_targets_are_missed_just_past_their_limits():
-    assert verdicts(synthetic_results(rest=1.51, pg=0.6)) == [False, True, True, True, True, True]
-    assert verdicts(synthetic_results(rest=1.51, grpc=1.01, pg=0.5)) == [True, False, True, True, True, True]
-    assert verdicts(synthetic_results(list_ms=10.0)) == [True, True, False, True, True, True]
-    assert verdicts(synthetic_results(apply_ms=130.1)) == [True, True, True, False, True, True]
-    assert verdicts(synthetic_results(ready_ms=2000.1)) == [True, True, True, True, False, True]
-    assert verdicts(synthetic_results(server_kb=48829)) == [True, True, True, True, True, False]
+    assert verdicts(synthetic_results(rest=1.51, pg=0.6)) == missed(0)
+    assert verdicts(synthetic_results(rest=1.51, grpc=1.01, pg=0.5)) == missed(1)
+    assert verdicts(synthetic_results(batch=200.1)) == missed(2, 3)
+    assert verdicts(synthetic_results(singles=3999.9)) == missed(3)
+    assert verdicts(synthetic_results(list_ms=10.0)) == missed(4)
+    assert verdicts(synthetic_results(apply_ms=130.1)) == missed(5)
+    assert verdicts(synthetic_results(ready_ms=2000.1)) == missed(6)
+    assert verdicts(synthetic_results(registrations=150.1)) == missed(7)
+    assert verdicts(synthetic_results(server_kb=48829)) == missed(8)
 
 
 def test_readiness_is_missed_when_a_phone_did_not_register_however_fast():
-    assert verdicts(synthetic_results(ready_ms=10, registered=999))[4] is False
-    assert verdicts(synthetic_results(ready_ms=10, contacts=999))[4] is False
+    assert verdicts(synthetic_results(ready_ms=10, registered=999))[6] is False
+    assert verdicts(synthetic_results(ready_ms=10, contacts=999))[6] is False
+
+
+def test_registrations_are_missed_when_the_answer_misses_a_phone_however_fast():
+    assert verdicts(synthetic_results(registrations=10, answered=999))[7] is False
 
 
 def test_floor_statements_must_all_have_run_through_the_server():

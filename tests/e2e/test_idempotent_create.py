@@ -9,10 +9,8 @@ lost (the connection cut by reliability.CuttableProxy after the request went thr
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import re
-import select
 import threading
 import time
 import uuid
@@ -178,39 +176,7 @@ def test_idempotent_create_via_grpc(shared_portal, op):
 
 # --------------------------------------------------------------------------- answers lost in transit
 
-class AnswerDroppingProxy(R.CuttableProxy):
-    """A CuttableProxy that, while `dropping` is set, forwards what the client sends but swallows what comes back
-    and sets `answer_seen` at its first byte: the request went through, its answer never arrives. The test then
-    cut()s, so the client's connection breaks without an answer."""
-
-    def __init__(self, target_host: str, target_port: int):
-        self.dropping = False
-        self.answer_seen = threading.Event()
-        super().__init__(target_host, target_port)
-
-    def _pump(self, a, b):  # a: the client's socket, b: upstream (see CuttableProxy._accept_loop)
-        try:
-            while True:
-                readable, _, _ = select.select([a, b], [], [], 1.0)
-                for s in readable:
-                    data = s.recv(65536)
-                    if not data:
-                        return
-                    if s is b and self.dropping:
-                        self.answer_seen.set()
-                        continue
-                    (b if s is a else a).sendall(data)
-        except (OSError, ValueError):
-            return
-        finally:
-            for s in (a, b):
-                with contextlib.suppress(OSError):
-                    s.close()
-            with self._lock:
-                self._conns = [c for c in self._conns if c not in (a, b)]
-
-
-def _send_and_lose_answer(proxy: AnswerDroppingProxy, client: h.Client, body, headers=None) -> dict:
+def _send_and_lose_answer(proxy: R.CuttableProxy, client: h.Client, body, headers=None) -> dict:
     """POST /users through the proxy, losing the answer: returns {"response": ...} or {"error": ...}."""
     out: dict = {}
 
@@ -220,14 +186,14 @@ def _send_and_lose_answer(proxy: AnswerDroppingProxy, client: h.Client, body, he
         except (OSError, http.client.HTTPException) as e:
             out["error"] = repr(e)
     proxy.answer_seen.clear()
-    proxy.dropping = True
+    proxy.dropping_answers = True
     t = threading.Thread(target=go, daemon=True)
     t.start()
     assert proxy.answer_seen.wait(15), "no answer came back through the proxy"
     proxy.cut()
     t.join(20)
     assert not t.is_alive(), "the client still waits after the cut"
-    proxy.dropping = False
+    proxy.dropping_answers = False
     proxy.restore()
     return out
 
@@ -235,7 +201,7 @@ def _send_and_lose_answer(proxy: AnswerDroppingProxy, client: h.Client, body, he
 def test_in_doubt_create_client_lost_the_answer(shared_portal, op):
     """Client -> proxy -> gateway: the create is done, its answer is lost on the way back; the retry with the same
     key answers the user the first request made."""
-    proxy = AnswerDroppingProxy("127.0.0.1", shared_portal.gateway.http_port)
+    proxy = R.CuttableProxy("127.0.0.1", shared_portal.gateway.http_port)
     try:
         via = h.Client(f"http://127.0.0.1:{proxy.port}", token=op.token)
         key = str(uuid.uuid4())
@@ -270,7 +236,7 @@ def test_in_doubt_create_gateway_lost_the_server(portals, new_db):
     connection then breaks; the client gets an error (not 201). The retry with the same key answers that user."""
     url = new_db()
     backend = portals.start(url)  # the server the proxy fronts (its own gateway stays unused)
-    proxy = AnswerDroppingProxy("127.0.0.1", backend.server.grpc_port)
+    proxy = R.CuttableProxy("127.0.0.1", backend.server.grpc_port)
     try:
         gw = h.Gateway(f"127.0.0.1:{proxy.port}", "tests_e2e_test_idempotent_create.py.test_in_doubt_create_gateway_lost_the_server.proxied")
         front = h.Client(gw.base_url, token=backend.admin_token)
@@ -285,7 +251,7 @@ def test_in_doubt_create_gateway_lost_the_server(portals, new_db):
                     out["response"] = front.post("/users", body, timeout=30)
                 except (OSError, http.client.HTTPException) as e:
                     out["error"] = repr(e)
-            proxy.dropping = True
+            proxy.dropping_answers = True
             t = threading.Thread(target=go, daemon=True)
             t.start()
             # The server committed (seen through the backend's own gateway), its answer is being swallowed.
@@ -296,7 +262,7 @@ def test_in_doubt_create_gateway_lost_the_server(portals, new_db):
             assert not t.is_alive(), "the client still waits after the gateway lost the server"
             first = out.get("response")
             assert first is None or first.status != 201, f"the answer was not lost: {first!r}"
-            proxy.dropping = False
+            proxy.dropping_answers = False
             proxy.restore()
 
             def retried():

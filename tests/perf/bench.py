@@ -7,7 +7,8 @@ Expects in the environment, as tests/bench (or tests/run) exports them:
   PBX_ASTERISK_SSH_*, PBX_ASTERISK_ROOT, PBX_TEST_SIP_PORT   the Asterisk lab (tests/e2e/lab.py reads them)
   PBX_SERVER_BIN, PBX_GATEWAY_BIN   the binaries (defaults: build/cmake/server/pbx-server, build/bin/pbx-gateway)
   PBX_BENCH_LOADGEN                 tests/perf/loadgen's binary
-  PBX_BENCH_RELOAD_FLOOR            pbx-bench-reload-floor (default: tests/perf/ in the server's build tree)
+  PBX_BENCH_RELOAD_FLOOR            pbx-bench-reload-floor (default: tests/perf/ in the server's build tree; the
+                                    other tools, pbx-bench-token-check and pbx-bench-cli-floor, are beside it)
 Writes DIR/benchmarks.json and DIR/benchmarks.md and prints the tables.
 """
 
@@ -74,7 +75,8 @@ def run(plan: steps.Plan, stack_description: str) -> dict:
     if missing:
         raise steps.BenchError(f"not set: {', '.join(missing)} (run tests/bench)")
     floor_bin = reload_floor_binary()
-    h.require_binaries(h.SERVER_BIN, h.GATEWAY_BIN, Path(os.environ["PBX_BENCH_LOADGEN"]), floor_bin)
+    h.require_binaries(h.SERVER_BIN, h.GATEWAY_BIN, Path(os.environ["PBX_BENCH_LOADGEN"]), floor_bin,
+                       floor_bin.parent / "pbx-bench-token-check", floor_bin.parent / "pbx-bench-cli-floor")
 
     started = time.monotonic()
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": git_commit(),
@@ -98,11 +100,20 @@ def run(plan: steps.Plan, stack_description: str) -> dict:
             else str(h.SERVER_BIN)
         meta["server"] = f"{server_bin}, default settings (PBX_DB_POOL_SIZE 8), Apply over SSH to the lab"
         results: dict = {"meta": meta}
-        results["create"], results["statements"] = steps.measure_creates(stack, plan)
-        results["token_check"] = steps.measure_token_check(stack, plan)
-        results["reads"] = steps.measure_reads(stack, plan)
-        results["apply"] = steps.measure_apply(stack, plan)
-        results["readiness"] = steps.measure_readiness(stack, plan)
+        # The peak memory after each step: which step raised it.
+        after = results["memory_by_step"] = [{"step": "started", **steps.measure_memory(stack)}]
+
+        def step(name: str, measure):
+            value = measure(stack, plan)
+            after.append({"step": name, **steps.measure_memory(stack)})
+            return value
+        results["create"], results["statements"] = step("create", steps.measure_creates)
+        results["batch"] = step("batch create", steps.measure_batch_create)
+        results["token_check"] = steps.measure_token_check(stack, plan)  # a tool of its own: not the server
+        results["reads"] = step("list, get, update, rotate, delete", steps.measure_reads)
+        results["apply"] = step("Apply", steps.measure_apply)
+        results["readiness"] = step("readiness", steps.measure_readiness)
+        results["registrations"] = step("registrations", steps.measure_registrations)
         results["memory"] = steps.measure_memory(stack)
     finally:
         if portal is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+CONTACTS = "pjsip show contacts"
 MB = 1_000_000  # the server's memory target is in MB (10^6 bytes); /proc reports kB (1024 bytes)
 SERVER_MEMORY_LIMIT_MB = 50
 LIST_LIMIT_MS = 10
@@ -12,6 +13,9 @@ REST_VS_GRPC_LIMIT = 1.5
 REST_VS_POSTGRES_LIMIT = 3
 APPLY_VS_FLOOR_LIMIT = 1.3
 READY_LIMIT_MS = 2000
+BATCH_VS_ROWS_LIMIT = 2
+BATCH_SPEEDUP_MIN = 20
+REGISTRATIONS_VS_CONTACTS_LIMIT = 1.5
 
 
 def _ms(v) -> str:
@@ -45,6 +49,20 @@ def evaluate_targets(results: dict) -> list[dict]:
             f"REST create p50 within {REST_VS_POSTGRES_LIMIT}x of the bare Postgres transaction, {_clients(clients)}",
             f"{_ms(rest)} ms = {_ratio(rest / pg)}", f"Postgres p50 {_ms(pg)} ms", f"≤ {REST_VS_POSTGRES_LIMIT}x",
             rest <= REST_VS_POSTGRES_LIMIT * pg))
+    b = results["batch"]
+    rest_ms = b["rest"]["p50_ms"]
+    targets.append(_target(
+        f"batch create of {b['users']} users (REST p50) within {BATCH_VS_ROWS_LIMIT}x of the same rows inserted "
+        "straight into PostgreSQL in one transaction",
+        f"{_ms(rest_ms)} ms = {_ratio(b['ratio_to_rows'])}",
+        f"bare INSERTs p50 {_ms(b['rows']['p50_ms'])} ms (the server's SQL alone {_ms(b['server_sql']['p50_ms'])} ms)",
+        f"≤ {BATCH_VS_ROWS_LIMIT}x", rest_ms <= BATCH_VS_ROWS_LIMIT * b["rows"]["p50_ms"]))
+    targets.append(_target(
+        f"batch create of {b['users']} users at least {BATCH_SPEEDUP_MIN}x faster than {b['users']} single creates "
+        "(REST, one client, one after another)",
+        f"{_ms(rest_ms)} ms: {b['speedup_over_singles']:.1f}x faster",
+        f"{b['users']} single creates {_ms(b['singles_ms'])} ms", f"≥ {BATCH_SPEEDUP_MIN}x",
+        b["singles_ms"] >= BATCH_SPEEDUP_MIN * rest_ms))
     for r in results["reads"]:
         if r["operation"] == "list" and r["path"] == "rest":
             targets.append(_target(
@@ -68,6 +86,17 @@ def evaluate_targets(results: dict) -> list[dict]:
                                           f" ({ready['after_apply']['successful']} registered)"),
         f"sipp alone {_ms(ready['sipp_alone']['ms'])} ms", f"≤ {READY_LIMIT_MS} ms",
         all_registered and ready["ready_ms"] <= READY_LIMIT_MS))
+    g = results["registrations"]
+    g_rest = next(r for r in g["api"] if r["path"] == "rest")
+    floor_p50 = g["contacts_floor"]["ms"]["p50"]
+    answered = g["registered_in_answer"] == g["phones"] == g["registered_in_answer_after"]
+    targets.append(_target(
+        f"GET /registrations with {g['phones']} phones registered within {REGISTRATIONS_VS_CONTACTS_LIMIT}x of a bare "
+        "`pjsip show contacts` on a kept SSH session (p50)",
+        f"{_ms(g_rest['p50_ms'])} ms = {_ratio(g['ratio_to_contacts_floor'])}"
+        + ("" if answered else f" ({g['registered_in_answer']} registered in the answer)"),
+        f"`pjsip show contacts` p50 {_ms(floor_p50)} ms", f"≤ {REGISTRATIONS_VS_CONTACTS_LIMIT}x",
+        answered and g_rest["p50_ms"] <= REGISTRATIONS_VS_CONTACTS_LIMIT * floor_p50))
     server_mb = results["memory"]["server"]["peak_kb"] * 1024 / MB
     targets.append(_target(
         f"server under {SERVER_MEMORY_LIMIT_MB} MB (peak resident)", f"{server_mb:.1f} MB",
@@ -95,20 +124,28 @@ def tables(results: dict) -> list[Table]:
     grpcs = {r["concurrency"]: r["p50_ms"] for r in results["create"] if r["path"] == "grpc"}
     out.append(Table(
         "Create user (latency in ms)",
-        ["clients", "path", "p50", "p90", "p99", "max", "per s", "count", "errors", "p50 / Postgres", "p50 / gRPC"],
-        [[str(r["concurrency"]), r["path"], _ms(r["p50_ms"]), _ms(r["p90_ms"]), _ms(r["p99_ms"]),
-          _ms(r["max_ms"]), f"{r['throughput_per_s']:.0f}", str(r["count"]), str(r["errors"]),
+        ["clients", "path", "p50", "p90", "p95", "p99", "max", "per s", "count", "errors", "p50 / Postgres",
+         "p50 / gRPC"],
+        [[str(r["concurrency"]), r["path"], _ms(r["p50_ms"]), _ms(r["p90_ms"]), _ms(r.get("p95_ms")),
+          _ms(r["p99_ms"]), _ms(r["max_ms"]), f"{r['throughput_per_s']:.0f}", str(r["count"]), str(r["errors"]),
           _ratio(r["p50_ms"] / floors[r["concurrency"]]),
           _ratio(r["p50_ms"] / grpcs[r["concurrency"]]) if r["path"] == "rest" else ""]
          for r in results["create"]],
         note=_statement_note(results["statements"])))
 
+    out.append(_batch_table(results["batch"]))
+    out.append(_single_operations_table(results))
+
     out.append(Table(
-        "List, get, delete (latency in ms)",
-        ["operation", "path", "clients", "p50", "p90", "p99", "max", "per s", "count", "errors"],
+        "List, get, update, rotate, delete (latency in ms)",
+        ["operation", "path", "clients", "p50", "p90", "p95", "p99", "max", "per s", "count", "errors"],
         [[r["operation"] + (f" ({r['users']} users)" if "users" in r else ""), r["path"], str(r["concurrency"]),
-          _ms(r["p50_ms"]), _ms(r["p90_ms"]), _ms(r["p99_ms"]), _ms(r["max_ms"]), f"{r['throughput_per_s']:.0f}",
-          str(r["count"]), str(r["errors"])] for r in results["reads"]]))
+          _ms(r["p50_ms"]), _ms(r["p90_ms"]), _ms(r.get("p95_ms")), _ms(r["p99_ms"]), _ms(r["max_ms"]),
+          f"{r['throughput_per_s']:.0f}", str(r["count"]), str(r["errors"])] for r in results["reads"]],
+        note="update: PATCH /users/{id} {\"name\": ...} (gRPC UpdateUser, update_mask name), a name not used "
+             "before each time; rotate: POST /users/{id}/sip-credentials:rotate (gRPC RotateSipCredentials); both "
+             f"round-robin over the {next((r['users'] for r in results['reads'] if 'users' in r), '?')} users of "
+             "the list, each a transaction with its change-audit row."))
 
     out.append(Table(
         "Apply (ms; median over the runs; floor: the two reloads over one SSH session)",
@@ -153,13 +190,102 @@ def tables(results: dict) -> list[Table]:
           f"{_ms(r['after_apply']['sipp_cpu_ms'])} ms"]],
         note=f"sipp: `{r['sipp_command']}`"))
 
+    out.append(_registrations_table(results["registrations"]))
+
     m = results["memory"]
     out.append(Table(
         "Memory (kB as /proc reports it, at the end of the run)",
         ["process", "peak (VmHWM)", "resident now (VmRSS)"],
         [[name, f"{m[name]['peak_kb']} kB ({m[name]['peak_kb'] * 1024 / MB:.1f} MB)", f"{m[name]['rss_kb']} kB"]
          for name in ("server", "gateway")]))
+    if results.get("memory_by_step"):
+        out.append(Table(
+            "Memory after each step (MB, 10^6 bytes: peak so far / resident)",
+            ["after", "server peak", "server resident", "server threads", "gateway peak", "gateway resident"],
+            [[s["step"], f"{s['server']['peak_kb'] * 1024 / MB:.1f}", f"{s['server']['rss_kb'] * 1024 / MB:.1f}",
+              str(s["server"].get("threads", "–")), f"{s['gateway']['peak_kb'] * 1024 / MB:.1f}",
+              f"{s['gateway']['rss_kb'] * 1024 / MB:.1f}"]
+             for s in results["memory_by_step"]]))
     return out
+
+
+def _batch_table(b: dict) -> Table:
+    n = b["users"]
+    rows_p50, sql_p50 = b["rows"]["p50_ms"], b["server_sql"]["p50_ms"]
+
+    def row(what, summary):
+        return [what, _ms(summary["p50_ms"]), _ms(summary.get("p95_ms")), _ms(summary["max_ms"]),
+                str(summary["count"]), _ratio(summary["p50_ms"] / rows_p50), _ratio(summary["p50_ms"] / sql_p50),
+                _ratio(b["singles_ms"] / summary["p50_ms"])]
+    singles = b["singles"]
+    rounds = ", ".join(f"{v * 1000:.0f}" for v in singles["rounds_s"])
+    return Table(
+        f"Batch create of {n} users (ms per batch of {n}, one client, each batch on an empty pool)",
+        ["path", "p50", "p95", "max", "batches", "p50 / bare INSERTs", "p50 / server's SQL",
+         f"{n} single creates / p50"],
+        [row("PostgreSQL: the same rows, bare INSERTs (reference)", b["rows"]),
+         row("PostgreSQL: the server's batch transaction", b["server_sql"]),
+         row("gRPC BatchCreateUsers", b["grpc"]),
+         row("REST POST /users:batchCreate", b["rest"]),
+         [f"{n} single creates, REST POST /users one after another (reference)", _ms(b["singles_ms"]), "", "",
+          f"{len(singles['rounds_s'])} x {n}", _ratio(b["singles_ms"] / rows_p50), _ratio(b["singles_ms"] / sql_p50),
+          ""]],
+        note=(f"Every user has a name, an email and two metadata entries. Bare INSERTs: the {n} ids, SIP secrets "
+              "and AES-GCM seals made as the server makes them, then BEGIN; one INSERT of the users rows, one of the "
+              "extensions rows (the sealed secrets, the numbers from 1000 up), one of the change-audit rows "
+              "(user_change_events, the JSON a create records); COMMIT: each INSERT one statement with array "
+              "parameters (unnest), text parameters like libpq, nothing read back, nothing checked (no allocation "
+              "lock, no email lookup, no search for free numbers). The server's transaction: what "
+              "PgUserStore::CreateUsers sends (allocation lock, the taken-emails and free-numbers query, one INSERT "
+              "of all rows from a JSON parameter returning the users), the create floor's code (whose statements "
+              f"pg_stat_statements checks above) with {n} rows. Single creates: the mean of the rounds' wall times "
+              f"({rounds} ms), each round {n} creates sent one after another on one keep-alive connection; single "
+              f"create p50 {_ms(singles['p50_ms'])} ms, p95 {_ms(singles.get('p95_ms'))} ms."))
+
+
+def _single_operations_table(results: dict) -> Table:
+    """p50 and p95 of each one-user operation at one client, gRPC and REST, from the tables below and above."""
+    by_key = {("create", r["path"]): r for r in results["create"] if r["concurrency"] == 1}
+    by_key.update({(r["operation"], r["path"]): r for r in results["reads"]
+                   if r["concurrency"] == 1 and r["operation"] != "list"})
+    rows = []
+    for operation in ("create", "get", "update", "rotate", "delete"):
+        cells = [operation]
+        for path in ("grpc", "rest"):
+            r = by_key.get((operation, path))
+            cells += [_ms(r["p50_ms"]), _ms(r.get("p95_ms"))] if r else ["–", "–"]
+        rows.append(cells)
+    return Table("One user per request, one client (ms; same run, from the tables around)",
+                 ["operation", "gRPC p50", "gRPC p95", "REST p50", "REST p95"], rows)
+
+
+def _registrations_table(g: dict) -> Table:
+    floor = g["contacts_floor"]
+    floor_p50 = floor["ms"]["p50"]
+    rows = []
+    for r in g["api"]:
+        what = "REST GET /registrations" if r["path"] == "rest" else "gRPC ListRegistrations"
+        rows.append([what, _ms(r["p50_ms"]), _ms(r.get("p95_ms")), _ms(r["max_ms"]), str(r["count"]),
+                     _ratio(r["p50_ms"] / floor_p50)])
+    for label, cli in ((f"`{CONTACTS}` on a kept SSH session (reference)", floor),
+                       ("the server's CLI read alone: "
+                        + " + ".join(f"`{c}`" for c in g["server_commands"]) + " side by side, one exec, kept session",
+                        g["server_cli"]),
+                       ("the server's check of its kept session alone: `true`, one exec, kept session",
+                        g["session_check"])):
+        rows.append([label, _ms(cli["ms"]["p50"]), _ms(cli["ms"]["p95"]), _ms(cli["ms"]["max"]), str(cli["runs"]),
+                     _ratio(cli["ms"]["p50"] / floor_p50)])
+    source = "" if g["server_commands_in_source"] else \
+        " WARNING: server/asterisk/asterisk_cli.cc no longer names these commands; update tests/perf/steps.py."
+    return Table(
+        f"Registrations with {g['phones']} phones registered (ms, one client, one request after another)",
+        ["what", "p50", "p95", "max", "samples", f"p50 / `{CONTACTS}`"], rows,
+        note=(f"sipp registered {g['sipp']['successful']} phones (Expires {g['expires_s']} s): "
+              f"{g['contacts']} contacts before the measurements, {g['contacts_after']} after; GET /registrations "
+              f"showed {g['registered_in_answer']} registered before and {g['registered_in_answer_after']} after. "
+              f"The CLI references run `asterisk -rx` over one SSH session opened before the first run and kept "
+              f"(tests/perf/cli_floor.cc, the server's SshAsteriskHost); `{CONTACTS}` printed "
+              f"{floor['output_bytes']} bytes." + source))
 
 
 def _statement_note(s: dict) -> str:
@@ -228,10 +354,21 @@ METHOD = [
     "keep-alive, one connection per client, bodies read to the end but not decoded. Each worker sends its next "
     "request as soon as the previous one answered; every latency is recorded; percentiles are nearest-rank "
     "(always a measured value). Throughput: successful requests per second of wall time of the timed rounds.",
-    "Create floor: the server's own transaction (BEGIN, `pg_advisory_xact_lock`, the allocating INSERT, COMMIT) "
-    "sent straight to PostgreSQL from the same Go process, one connection per client, the way libpq's "
-    "PQexecParams sends it (unnamed statement, text parameters). pg_stat_statements confirms it is the same "
-    "statements (note under the create table).",
+    "Create floor: the server's own transaction (BEGIN, `pg_advisory_xact_lock`, the query for taken emails and "
+    "the lowest free number, one INSERT of the user, its extension and its change-audit row, COMMIT) sent straight "
+    "to PostgreSQL from the same Go process, one connection per client, the way libpq's PQexecParams sends it "
+    "(unnamed statement, text parameters). pg_stat_statements confirms it is the same statements (note under the "
+    "create table).",
+    "Batch create: on an empty pool (tables emptied and vacuumed before every batch, untimed), one client: first "
+    "the bare-INSERT reference, then the server's transaction sent straight to PostgreSQL, then gRPC, then REST "
+    "(a warm-up batch or two each), then rounds of single REST creates of as many users, one after another on one "
+    "connection (after a few untimed warm-up creates); the table's note says what each reference holds.",
+    "Update and rotate: right after the gets, on the same users (round-robin), at the same concurrencies.",
+    "Registrations: after the readiness run, sipp registers every user again with a longer expiry; then, one "
+    "request after another: the bare `pjsip show contacts` on a kept SSH session (pbx-bench-cli-floor, the "
+    "server's own SSH transport), `GET /registrations`, gRPC `ListRegistrations`, and the server's CLI read alone "
+    "on a kept session. The server reuses its kept session too (a kept session is checked with a no-op command "
+    "before reuse). The registrar's contacts are deleted at the end.",
     "The pool holds 1000 extensions: creates run in rounds of at most 1000 on emptied and vacuumed tables "
     "(untimed, as is the refill before each round of deletes). A warm-up precedes every timed run.",
     "Apply: the users are created through the API, then Apply runs several times, each after one user was replaced "

@@ -31,6 +31,17 @@ KNOWN_PHASES = ("read", "render", "connect", "upload", "rename", "reload", "veri
 # (Asterisk is the bottleneck); -l 100 and above gave sporadic runs twice as long.
 SIPP_RATE = 5000
 SIPP_LIMIT = 50
+# How long sipp's registrations last (register_many.xml's Expires): readiness as before; the GET /registrations
+# measurement long enough to outlast it (its contacts are cleared at its end).
+READINESS_EXPIRES_S = 60
+REGISTRATIONS_EXPIRES_S = 600
+# The server's CLI read behind GET /registrations: the commands AsteriskCli::ReadRegistrations
+# (server/asterisk/asterisk_cli.cc) runs side by side in one exec. The report says whether that file still names
+# them; if it does not, update this.
+SERVER_CLI_SOURCE = h.REPO_ROOT / "server" / "asterisk" / "asterisk_cli.cc"
+SERVER_REGISTRATION_COMMANDS = ("pjsip show aors", "database show registrar/contact")
+# The reference of GET /registrations: the bare contacts listing over a kept session.
+CONTACTS_COMMAND = "pjsip show contacts"
 
 
 class BenchError(RuntimeError):
@@ -53,6 +64,12 @@ class Plan:
     apply_runs: int
     floor_runs: int
     token_check_runs: int
+    batch_size: int         # users per batch create (and per round of the single creates beside it)
+    batch_runs: int         # timed batches per path
+    batch_warmup: int
+    single_rounds: int      # rounds of batch_size single creates (REST, one client) beside the batches
+    change_samples: int     # update and rotate, per path and concurrency (get_clients)
+    registration_samples: int  # GET /registrations per path, and runs of each CLI reference
 
     @property
     def phones(self) -> int:
@@ -63,11 +80,13 @@ class Plan:
 FULL = Plan(name="full", create_clients=(1, 16, 64), create_samples=2000, create_warmup=200,
             read_users=1000, list_samples=1000, get_clients=(1, 16), get_samples=2000,
             delete_clients=(1, 16), delete_samples=2000, apply_sizes=(10, 100, 1000), apply_runs=5,
-            floor_runs=7, token_check_runs=200000)
+            floor_runs=7, token_check_runs=200000, batch_size=1000, batch_runs=15, batch_warmup=2,
+            single_rounds=2, change_samples=1000, registration_samples=100)
 QUICK = Plan(name="quick", create_clients=(1, 4), create_samples=40, create_warmup=10,
              read_users=20, list_samples=20, get_clients=(1, 4), get_samples=40,
              delete_clients=(1, 4), delete_samples=20, apply_sizes=(10,), apply_runs=2, floor_runs=3,
-             token_check_runs=2000)
+             token_check_runs=2000, batch_size=20, batch_runs=3, batch_warmup=1, single_rounds=1,
+             change_samples=20, registration_samples=10)
 
 
 @dataclass
@@ -94,12 +113,13 @@ def log(message: str):
 
 # --------------------------------------------------------------------------- the load generator
 
-def loadgen(stack: Stack, mode: str, clients: int, count: int, warmup: int, *, empty_first: bool = True) -> dict:
+def loadgen(stack: Stack, mode: str, clients: int, count: int, warmup: int, *, empty_first: bool = True,
+            extra: tuple[str, ...] = ()) -> dict:
     """One run of tests/perf/loadgen; its JSON summary."""
     argv = [str(stack.loadgen), "-mode", mode, "-c", str(clients), "-n", str(count), "-warmup", str(warmup),
             "-db", stack.db_url, "-grpc", stack.portal.grpc_addr, "-http", stack.portal.base_url,
             "-token-file", str(h.admin_token_file(stack.db_url)),
-            f"-empty={'true' if empty_first else 'false'}"]
+            f"-empty={'true' if empty_first else 'false'}", *extra]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
     if r.returncode != 0:
         raise BenchError(f"loadgen {mode} -c {clients} failed ({r.returncode}): {r.stderr.strip()}\n"
@@ -110,7 +130,8 @@ def loadgen(stack: Stack, mode: str, clients: int, count: int, warmup: int, *, e
 def _with_path(summary: dict, operation: str) -> dict:
     """The summary with what was measured spelled out: operation, and path postgres, grpc or rest."""
     transport = summary["mode"].partition("-")[2]
-    return {"operation": operation, "path": {"pg": "postgres", "grpc": "grpc", "rest": "rest"}[transport], **summary}
+    path = {"pg": "postgres", "rows": "postgres-rows", "grpc": "grpc", "rest": "rest"}[transport]
+    return {"operation": operation, "path": path, **summary}
 
 
 # --------------------------------------------------------------------------- create
@@ -173,10 +194,49 @@ def measure_creates(stack: Stack, plan: Plan) -> tuple[list[dict], dict]:
     return results, statements
 
 
+# --------------------------------------------------------------------------- batch create
+
+def measure_batch_create(stack: Stack, plan: Plan) -> dict:
+    """BatchCreateUsers of plan.batch_size users on an empty pool, beside its two references measured right before
+    and after it: the same rows inserted straight into PostgreSQL in one transaction (bare INSERTs), and
+    plan.batch_size single creates sent one by one by the same client. Also the server's own batch transaction
+    sent straight to PostgreSQL (the create floor's code with batch_size rows). Every user carries two metadata
+    entries; every batch and every round of single creates starts on emptied tables (untimed)."""
+    size = plan.batch_size
+    extra = ("-batch", str(size), "-metadata")
+    result: dict = {"users": size}
+    for mode, key in (("batch-rows", "rows"), ("batch-pg", "server_sql"), ("batch-grpc", "grpc"),
+                      ("batch-rest", "rest")):
+        log(f"batch: {mode}, {plan.batch_runs} batches of {size}")
+        summary = loadgen(stack, mode, 1, plan.batch_runs, plan.batch_warmup, extra=extra)
+        if summary["errors"]:
+            raise BenchError(f"{mode}: {summary['errors']} failed batches, first: {summary.get('first_error')}")
+        result[key] = summary
+        # The last batch's users stay until the next run empties the tables.
+        created = int(stack.sql("SELECT count(*) FROM users JOIN extensions e ON e.user_id = users.id").strip())
+        if created != size:
+            raise BenchError(f"{mode}: {created} users after a batch of {size}")
+    if stack.portal.client.count_users() != size:
+        raise BenchError(f"GET /users does not list the {size} users of the last batch")
+    log(f"batch: {plan.single_rounds} x {size} single creates, create-rest, one client")
+    singles = loadgen(stack, "create-rest", 1, size * plan.single_rounds, min(10, size),
+                      extra=("-round", str(size), "-metadata"))
+    if singles["errors"]:
+        raise BenchError(f"single creates: {singles['errors']} failed, first: {singles.get('first_error')}")
+    result["singles"] = singles
+    result["singles_ms"] = statistics.mean(singles["rounds_s"]) * 1000
+    rest_ms = result["rest"]["p50_ms"]
+    result["ratio_to_rows"] = rest_ms / result["rows"]["p50_ms"]
+    result["ratio_to_server_sql"] = rest_ms / result["server_sql"]["p50_ms"]
+    result["grpc_ratio_to_rows"] = result["grpc"]["p50_ms"] / result["rows"]["p50_ms"]
+    result["speedup_over_singles"] = result["singles_ms"] / rest_ms
+    return result
+
+
 # --------------------------------------------------------------------------- list, get, delete
 
 def measure_reads(stack: Stack, plan: Plan) -> list[dict]:
-    """List with plan.read_users users, get and delete: gRPC and REST."""
+    """List with plan.read_users users, get, update (a new name each time), rotate and delete: gRPC and REST."""
     log(f"reads: creating {plan.read_users} users through the API")
     loadgen(stack, "create-grpc", 16, plan.read_users, 0)
     listed = stack.portal.client.count_users()
@@ -193,6 +253,16 @@ def measure_reads(stack: Stack, plan: Plan) -> list[dict]:
             log(f"reads: get-{transport} with {clients} clients")
             results.append(_with_path(loadgen(stack, f"get-{transport}", clients, plan.get_samples,
                                               max(10, plan.get_samples // 10)), "get"))
+    # Update and rotate the same users, round-robin: each a transaction with its change-audit row.
+    for operation in ("update", "rotate"):
+        for clients in plan.get_clients:
+            for transport in ("grpc", "rest"):
+                log(f"reads: {operation}-{transport} with {clients} clients")
+                results.append(_with_path(loadgen(stack, f"{operation}-{transport}", clients, plan.change_samples,
+                                                  max(10, plan.change_samples // 10)), operation))
+    listed = stack.portal.client.count_users()
+    if listed != plan.read_users:
+        raise BenchError(f"GET /users lists {listed} users after updates and rotations, want {plan.read_users}")
     # Deletes refill the tables (one SQL statement, untimed) before each round of up to 1000.
     for clients in plan.delete_clients:
         for transport in ("grpc", "rest"):
@@ -338,9 +408,9 @@ def write_injection_file(path: Path, phones: list[tuple[int, str]]):
     path.write_text("\n".join(lines) + "\n")
 
 
-def sipp_argv(stack: Stack, injection: Path, phones: int) -> list[str]:
+def sipp_argv(stack: Stack, injection: Path, phones: int, expires_s: int = READINESS_EXPIRES_S) -> list[str]:
     return ["sipp", f"127.0.0.1:{stack.lab.sip_port}", "-sf", str(REGISTER_SCENARIO), "-inf", str(injection),
-            "-m", str(phones), "-r", str(SIPP_RATE), "-rp", "1000", "-l", str(SIPP_LIMIT),
+            "-key", "expires", str(expires_s), "-m", str(phones), "-r", str(SIPP_RATE), "-rp", "1000", "-l", str(SIPP_LIMIT),
             "-i", "127.0.0.1", "-p", str(lab_mod.free_udp_port()), "-mp", str(lab_mod.free_udp_port()),
             "-nostdin", "-timeout", "60s", "-trace_err", "-trace_stat", "-stf", "stats.csv"]
 
@@ -404,15 +474,102 @@ def measure_readiness(stack: Stack, plan: Plan) -> dict:
             "sipp_command": shown}
 
 
+# --------------------------------------------------------------------------- registrations
+
+def cli_floor(stack: Stack, commands: list[str], runs: int, warmup: int, *, shell: bool = False) -> dict:
+    """pbx-bench-cli-floor: `asterisk -rx` of the commands (side by side when several; with shell, the command
+    lines as they are) on one kept SSH session."""
+    tool = stack.reload_floor.parent / "pbx-bench-cli-floor"
+    env = dict(os.environ)
+    env.update({k: v for k, v in stack.lab.server_env().items() if k.startswith("PBX_ASTERISK_")})
+    argv = [str(tool), "--runs", str(runs), "--warmup", str(warmup)]
+    for command in commands:
+        argv += ["--shell" if shell else "--command", command]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
+    if r.returncode != 0:
+        raise BenchError(f"{tool.name} failed ({r.returncode}): {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def server_commands_in_source() -> bool:
+    """Whether server/asterisk/asterisk_cli.cc still names every command of SERVER_REGISTRATION_COMMANDS."""
+    try:
+        source = SERVER_CLI_SOURCE.read_text()
+    except OSError:
+        return False
+    return all(f'"{command}"' in source for command in SERVER_REGISTRATION_COMMANDS)
+
+
+def registered_in_answer(stack: Stack) -> int:
+    """Users GET /registrations shows registered."""
+    r = stack.portal.client.get("/registrations", timeout=60)
+    if r.status != 200:
+        raise BenchError(f"GET /registrations -> {r.status}: {r.text[:300]}")
+    return sum(1 for reg in r.json if reg.get("registered"))
+
+
+def measure_registrations(stack: Stack, plan: Plan) -> dict:
+    """GET /registrations with every user of readiness (plan.phones) registered, beside the reference: the bare
+    `pjsip show contacts` over one kept SSH session (pbx-bench-cli-floor, the server's SSH transport). Also the
+    server's own CLI read (the commands of AsteriskCli::ReadRegistrations, side by side in one exec) on a kept
+    session, and ListRegistrations over gRPC. All sequential, one client."""
+    phones = sip_credentials(stack)
+    extensions = {ext for ext, _ in phones}
+    directory = Path(tempfile.mkdtemp(prefix="registrations.", dir=stack.work_dir))
+    injection = directory / "phones.csv"
+    write_injection_file(injection, phones)
+    argv = sipp_argv(stack, injection, len(phones), REGISTRATIONS_EXPIRES_S)
+    sipp_port = int(argv[argv.index("-p") + 1])
+    samples, warmup = plan.registration_samples, max(5, plan.registration_samples // 10)
+    log(f"registrations: sipp registers {len(phones)} phones (Expires {REGISTRATIONS_EXPIRES_S} s)")
+    # Only this run's contacts: the registrar keeps older ones (in the astdb) until they expire.
+    stack.lab.cli("database deltree registrar/contact")
+    try:
+        registered = run_sipp(argv, directory / "register", time.monotonic())
+    finally:
+        injection.unlink()
+    try:
+        contacts = registered_contacts(stack, extensions, sipp_port)
+        if registered["successful"] != len(phones) or contacts != len(phones):
+            raise BenchError(f"sipp registered {registered['successful']} phones, {contacts} contacts, want "
+                             f"{len(phones)} (logs in {registered['logs']})")
+        answered_before = registered_in_answer(stack)
+        log(f"registrations: reference `{CONTACTS_COMMAND}`, {samples} runs on a kept session")
+        floor = cli_floor(stack, [CONTACTS_COMMAND], samples, warmup)
+        results = []
+        for transport in ("rest", "grpc"):
+            log(f"registrations: registrations-{transport}, {samples} samples")
+            results.append(_with_path(loadgen(stack, f"registrations-{transport}", 1, samples, warmup),
+                                      "list registrations"))
+        commands = list(SERVER_REGISTRATION_COMMANDS)
+        log(f"registrations: the server's CLI read {commands}, {samples} runs on a kept session")
+        server_cli = cli_floor(stack, commands, samples, warmup)
+        # What the server pays before it reuses its kept session (reusing_host.cc: a no-op command).
+        session_check = cli_floor(stack, ["true"], samples, warmup, shell=True)
+        contacts_after = registered_contacts(stack, extensions, sipp_port)
+        answered_after = registered_in_answer(stack)
+    finally:
+        # Gone, so no later test or run on this lab finds them (the registrar keeps them in the astdb).
+        stack.lab.cli("database deltree registrar/contact")
+    rest = next(r for r in results if r["path"] == "rest")
+    return {"phones": len(phones), "expires_s": REGISTRATIONS_EXPIRES_S, "sipp": registered,
+            "contacts": contacts, "contacts_after": contacts_after,
+            "registered_in_answer": answered_before, "registered_in_answer_after": answered_after,
+            "api": results, "contacts_floor": floor, "server_cli": server_cli, "server_commands": commands, "session_check": session_check,
+            "server_commands_in_source": server_commands_in_source(),
+            "ratio_to_contacts_floor": rest["p50_ms"] / floor["ms"]["p50"],
+            "ratio_to_server_cli": rest["p50_ms"] / server_cli["ms"]["p50"]}
+
+
 # --------------------------------------------------------------------------- memory
 
 def process_memory(pid: int) -> dict:
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmHWM", "VmRSS"):
-            fields[key] = int(value.split()[0])  # kB
-    return {"peak_kb": fields["VmHWM"], "rss_kb": fields["VmRSS"]}
+        if key in ("VmHWM", "VmRSS", "Threads"):
+            fields[key] = int(value.split()[0])  # kB (Threads: a count)
+    return {"peak_kb": fields["VmHWM"], "rss_kb": fields["VmRSS"], "threads": fields["Threads"]}
 
 
 def measure_memory(stack: Stack) -> dict:

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	pbxv1 "github.com/synergycall/pbx-portal/gateway/gen/pbx/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
 // requestTimeout bounds every request, so a stuck one counts as an error
@@ -22,8 +24,9 @@ const maxResponseBytes = 64 << 20
 // grpcAPI calls the server directly over one shared connection, as another
 // service would.
 type grpcAPI struct {
-	conn  *grpc.ClientConn
-	users pbxv1.UserServiceClient
+	conn          *grpc.ClientConn
+	users         pbxv1.UserServiceClient
+	registrations pbxv1.RegistrationServiceClient
 }
 
 func dialGRPC(target, token string) (*grpcAPI, error) {
@@ -41,15 +44,56 @@ func dialGRPC(target, token string) (*grpcAPI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &grpcAPI{conn: conn, users: pbxv1.NewUserServiceClient(conn)}, nil
+	return &grpcAPI{conn: conn, users: pbxv1.NewUserServiceClient(conn),
+		registrations: pbxv1.NewRegistrationServiceClient(conn)}, nil
 }
 
 func (g *grpcAPI) close() { _ = g.conn.Close() }
 
-func (g *grpcAPI) create(ctx context.Context, _ int, name, email string) error {
+func createRequest(user newUser) *pbxv1.CreateUserRequest {
+	return &pbxv1.CreateUserRequest{Name: user.name, Email: user.email, Metadata: user.metadata}
+}
+
+func (g *grpcAPI) create(ctx context.Context, _ int, user newUser) error {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	_, err := g.users.CreateUser(ctx, &pbxv1.CreateUserRequest{Name: name, Email: email})
+	_, err := g.users.CreateUser(ctx, createRequest(user))
+	return err
+}
+
+func (g *grpcAPI) batchCreate(ctx context.Context, _ int, users []newUser) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	request := &pbxv1.BatchCreateUsersRequest{Requests: make([]*pbxv1.CreateUserRequest, len(users))}
+	for i, user := range users {
+		request.Requests[i] = createRequest(user)
+	}
+	response, err := g.users.BatchCreateUsers(ctx, request)
+	if err == nil && len(response.GetUsers()) != len(users) {
+		err = fmt.Errorf("BatchCreateUsers answered %d users, want %d", len(response.GetUsers()), len(users))
+	}
+	return err
+}
+
+func (g *grpcAPI) update(ctx context.Context, id, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	_, err := g.users.UpdateUser(ctx, &pbxv1.UpdateUserRequest{
+		User: &pbxv1.User{Id: id, Name: name}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}}})
+	return err
+}
+
+func (g *grpcAPI) rotate(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	_, err := g.users.RotateSipCredentials(ctx, &pbxv1.RotateSipCredentialsRequest{Id: id})
+	return err
+}
+
+func (g *grpcAPI) listRegistrations(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	_, err := g.registrations.ListRegistrations(ctx, &pbxv1.ListRegistrationsRequest{})
 	return err
 }
 

@@ -3,10 +3,18 @@
 //
 //	loadgen -mode create-grpc -c 16 -n 2000 -warmup 200 -grpc 127.0.0.1:50051 -db postgresql://...
 //
-// Modes: create-grpc, create-rest, create-pg (the same transaction straight
-// to PostgreSQL: the floor), list-grpc, list-rest, get-grpc, get-rest,
-// delete-grpc, delete-rest. Every mode needs -db (the portal's database) for
-// the untimed work between rounds; gRPC modes need -grpc, REST modes -http.
+// Modes (VERB-TRANSPORT; transports grpc and rest, plus the references pg and
+// rows where named):
+//
+//	create-grpc|rest|pg   one user per request; pg: the server's create transaction
+//	                      straight to PostgreSQL (the floor)
+//	batch-grpc|rest|pg|rows  -batch users per request, each on emptied tables;
+//	                      pg: the server's transaction, rows: the same rows
+//	                      inserted by bare INSERTs (rows_floor.go)
+//	list-*, get-*, update-*, rotate-*, delete-*, registrations-*  (grpc, rest)
+//
+// Every mode needs -db (the portal's database) for the untimed work between
+// rounds; gRPC modes need -grpc, REST modes -http.
 package main
 
 import (
@@ -31,6 +39,8 @@ type config struct {
 	dbURL      string
 	tokenFile  string
 	emptyFirst bool
+	batchSize  int
+	metadata   bool
 	timeout    time.Duration
 }
 
@@ -46,14 +56,16 @@ func parseFlags() (config, error) {
 	flag.StringVar(&c.dbURL, "db", "", "the portal's database URL")
 	flag.StringVar(&c.tokenFile, "token-file", "", "grpc and rest modes: a file holding the API token to send")
 	flag.BoolVar(&c.emptyFirst, "empty", true, "create: delete every user before each round")
+	flag.IntVar(&c.batchSize, "batch", 1000, "batch: users per request")
+	flag.BoolVar(&c.metadata, "metadata", false, "create, batch: send two metadata entries with every user")
 	flag.DurationVar(&c.timeout, "timeout", 15*time.Minute, "give up after this long")
 	flag.Parse()
 	switch {
-	case c.workers < 1 || c.count < 1 || c.warmup < 0 || c.roundSize < 1:
-		return c, errors.New("-c, -n and -round must be positive, -warmup not negative")
+	case c.workers < 1 || c.count < 1 || c.warmup < 0 || c.roundSize < 1 || c.batchSize < 1:
+		return c, errors.New("-c, -n, -round and -batch must be positive, -warmup not negative")
 	case c.dbURL == "":
 		return c, errors.New("-db is required")
-	case !strings.HasSuffix(c.mode, "-pg") && c.tokenFile == "":
+	case !isReference(c.mode) && c.tokenFile == "":
 		return c, errors.New("-token-file is required for " + c.mode)
 	case strings.HasSuffix(c.mode, "-grpc") && c.grpcTarget == "":
 		return c, errors.New("-grpc is required for " + c.mode)
@@ -80,22 +92,23 @@ func run(ctx context.Context, c config) (Summary, error) {
 		}
 		token = strings.TrimSpace(string(raw))
 	}
-	var creates creator
-	var reads reader
+	var client api           // grpc, rest
+	var creates creator      // grpc, rest, pg
+	var batches batchCreator // grpc, rest, pg, rows
 	switch transport {
 	case "grpc":
-		api, err := dialGRPC(c.grpcTarget, token)
+		g, err := dialGRPC(c.grpcTarget, token)
 		if err != nil {
 			return Summary{}, err
 		}
-		defer api.close()
-		creates, reads = api, api
+		defer g.close()
+		client = g
 	case "rest":
-		api := newRESTAPI(c.httpBase, c.workers, token)
-		defer api.close()
-		creates, reads = api, api
+		r := newRESTAPI(c.httpBase, c.workers, token)
+		defer r.close()
+		client = r
 	case "pg":
-		if verb != "create" {
+		if verb != "create" && verb != "batch" {
 			return Summary{}, fmt.Errorf("unknown mode %q", c.mode)
 		}
 		floor, err := openPgFloor(ctx, c.dbURL, c.workers)
@@ -103,22 +116,47 @@ func run(ctx context.Context, c config) (Summary, error) {
 			return Summary{}, err
 		}
 		defer floor.close(ctx)
-		creates = floor
+		creates, batches = floor, floor
+	case "rows":
+		if verb != "batch" {
+			return Summary{}, fmt.Errorf("unknown mode %q", c.mode)
+		}
+		floor, err := openRowsFloor(ctx, c.dbURL, c.workers)
+		if err != nil {
+			return Summary{}, err
+		}
+		defer floor.close(ctx)
+		batches = floor
 	default:
 		return Summary{}, fmt.Errorf("unknown mode %q", c.mode)
+	}
+	if client != nil {
+		creates, batches = client, client
 	}
 
 	var op operation
 	roundSize := c.roundSize
-	switch verb {
-	case "create":
-		op = &createOp{api: creates, db: db, emptyFirst: c.emptyFirst, tag: tag}
-	case "delete":
-		op = &deleteOp{api: reads, db: db, tag: tag}
-	case "list":
-		op, roundSize = &listOp{api: reads}, c.count+c.warmup
-	case "get":
-		op, roundSize = &getOp{api: reads, db: db}, c.count+c.warmup
+	names := &users{tag: tag, metadata: c.metadata}
+	existing := existingUsers{db: db}
+	switch {
+	case verb == "create":
+		op = &createOp{api: creates, db: db, emptyFirst: c.emptyFirst, users: names}
+	case verb == "batch":
+		op, roundSize = &batchOp{api: batches, db: db, size: c.batchSize, users: names}, 1
+	case client == nil:
+		return Summary{}, fmt.Errorf("unknown mode %q", c.mode)
+	case verb == "delete":
+		op = &deleteOp{api: client, db: db, tag: tag}
+	case verb == "list":
+		op, roundSize = &listOp{api: client}, c.count+c.warmup
+	case verb == "registrations":
+		op, roundSize = &registrationsOp{api: client}, c.count+c.warmup
+	case verb == "get":
+		op, roundSize = &getOp{existingUsers: existing, api: client}, c.count+c.warmup
+	case verb == "update":
+		op, roundSize = &updateOp{existingUsers: existing, api: client, tag: tag}, c.count+c.warmup
+	case verb == "rotate":
+		op, roundSize = &rotateOp{existingUsers: existing, api: client}, c.count+c.warmup
 	default:
 		return Summary{}, fmt.Errorf("unknown mode %q", c.mode)
 	}
@@ -134,10 +172,23 @@ func run(ctx context.Context, c config) (Summary, error) {
 	}
 	s := Summarize(out.latencies, out.errors, out.timed)
 	s.Mode, s.Concurrency, s.Warmup = c.mode, c.workers, c.warmup
+	switch verb {
+	case "create", "delete":
+		for _, round := range out.rounds {
+			s.RoundsS = append(s.RoundsS, round.Seconds())
+		}
+	case "batch":
+		s.BatchSize = c.batchSize
+	}
 	if out.firstError != nil {
 		s.FirstError = out.firstError.Error()
 	}
 	return s, nil
+}
+
+// isReference: the modes that talk to PostgreSQL only (no token needed).
+func isReference(mode string) bool {
+	return strings.HasSuffix(mode, "-pg") || strings.HasSuffix(mode, "-rows")
 }
 
 func main() {

@@ -7,10 +7,21 @@ import (
 	"sync/atomic"
 )
 
+// newUser is what one create sends: the fields of CreateUserRequest.
+type newUser struct {
+	name, email string
+	metadata    map[string]string // nil: none sent
+}
+
 // creator is anything that can create a user: the API over gRPC or REST, or
 // the bare PostgreSQL transaction (pgFloor).
 type creator interface {
-	create(ctx context.Context, worker int, name, email string) error
+	create(ctx context.Context, worker int, user newUser) error
+}
+
+// batchCreator creates many users in one request (or one transaction).
+type batchCreator interface {
+	batchCreate(ctx context.Context, worker int, users []newUser) error
 }
 
 // reader is the API's read and delete side.
@@ -20,14 +31,46 @@ type reader interface {
 	delete(ctx context.Context, id string) error
 }
 
+// changer is the API's day-2 side: update, rotate, registrations.
+type changer interface {
+	update(ctx context.Context, id, name string) error
+	rotate(ctx context.Context, id string) error
+	listRegistrations(ctx context.Context) error
+}
+
+// api is what the gRPC and REST clients both do.
+type api interface {
+	creator
+	batchCreator
+	reader
+	changer
+}
+
+// users names the users of a run: unique emails (the tag is unique per run),
+// optionally with metadata.
+type users struct {
+	tag      string
+	metadata bool
+	seq      atomic.Int64
+}
+
+func (u *users) next() newUser {
+	i := u.seq.Add(1)
+	user := newUser{name: fmt.Sprintf("Bench User %d", i), email: fmt.Sprintf("bench-%s-%d@example.com", u.tag, i)}
+	if u.metadata {
+		// Two entries, as a directory sync might set.
+		user.metadata = map[string]string{"team": "bench", "seat": fmt.Sprintf("S-%d", i)}
+	}
+	return user
+}
+
 // createOp creates users with unique emails; with emptyFirst, each round
 // starts on empty tables (the pool has room for 1000).
 type createOp struct {
 	api        creator
 	db         *database
 	emptyFirst bool
-	tag        string // unique per run, so emails never collide across runs
-	seq        atomic.Int64
+	users      *users
 }
 
 func (o *createOp) prepareRound(ctx context.Context, _ int) error {
@@ -38,8 +81,26 @@ func (o *createOp) prepareRound(ctx context.Context, _ int) error {
 }
 
 func (o *createOp) do(ctx context.Context, w, _ int) error {
-	i := o.seq.Add(1)
-	return o.api.create(ctx, w, fmt.Sprintf("Bench User %d", i), fmt.Sprintf("bench-%s-%d@example.com", o.tag, i))
+	return o.api.create(ctx, w, o.users.next())
+}
+
+// batchOp creates `size` users per request, each request on emptied tables
+// (it runs in rounds of one).
+type batchOp struct {
+	api   batchCreator
+	db    *database
+	size  int
+	users *users
+}
+
+func (o *batchOp) prepareRound(ctx context.Context, _ int) error { return o.db.empty(ctx) }
+
+func (o *batchOp) do(ctx context.Context, w, _ int) error {
+	batch := make([]newUser, o.size)
+	for i := range batch {
+		batch[i] = o.users.next()
+	}
+	return o.api.batchCreate(ctx, w, batch)
 }
 
 type listOp struct{ api reader }
@@ -47,26 +108,62 @@ type listOp struct{ api reader }
 func (o *listOp) prepareRound(context.Context, int) error { return nil }
 func (o *listOp) do(ctx context.Context, _, _ int) error  { return o.api.list(ctx) }
 
-// getOp reads the users there are, round-robin.
-type getOp struct {
-	api reader
+type registrationsOp struct{ api changer }
+
+func (o *registrationsOp) prepareRound(context.Context, int) error { return nil }
+func (o *registrationsOp) do(ctx context.Context, _, _ int) error {
+	return o.api.listRegistrations(ctx)
+}
+
+// existingUsers reads the ids of the users there are before each round.
+type existingUsers struct {
 	db  *database
 	ids []string
 }
 
-func (o *getOp) prepareRound(ctx context.Context, _ int) error {
-	ids, err := o.db.userIDs(ctx)
+func (e *existingUsers) prepareRound(ctx context.Context, _ int) error {
+	ids, err := e.db.userIDs(ctx)
 	if err != nil {
 		return err
 	}
 	if len(ids) == 0 {
-		return errors.New("no users to get: create some first")
+		return errors.New("no users: create some first")
 	}
-	o.ids = ids
+	e.ids = ids
 	return nil
 }
 
-func (o *getOp) do(ctx context.Context, _, k int) error { return o.api.get(ctx, o.ids[k%len(o.ids)]) }
+func (e *existingUsers) id(k int) string { return e.ids[k%len(e.ids)] }
+
+// getOp reads the users there are, round-robin.
+type getOp struct {
+	existingUsers
+	api reader
+}
+
+func (o *getOp) do(ctx context.Context, _, k int) error { return o.api.get(ctx, o.id(k)) }
+
+// updateOp renames the users there are, round-robin, each time to a name not
+// used before, so every update changes a field (the server skips the write of
+// an update that changes nothing).
+type updateOp struct {
+	existingUsers
+	api changer
+	tag string
+	seq atomic.Int64
+}
+
+func (o *updateOp) do(ctx context.Context, _, k int) error {
+	return o.api.update(ctx, o.id(k), fmt.Sprintf("Bench Renamed %s %d", o.tag, o.seq.Add(1)))
+}
+
+// rotateOp gives the users there are new SIP passwords, round-robin.
+type rotateOp struct {
+	existingUsers
+	api changer
+}
+
+func (o *rotateOp) do(ctx context.Context, _, k int) error { return o.api.rotate(ctx, o.id(k)) }
 
 // deleteOp deletes each user of a freshly filled round once.
 type deleteOp struct {

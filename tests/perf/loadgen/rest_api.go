@@ -61,12 +61,50 @@ func (r *restAPI) call(ctx context.Context, method, path string, body []byte, wa
 	return nil
 }
 
-func (r *restAPI) create(ctx context.Context, _ int, name, email string) error {
-	body, err := json.Marshal(map[string]string{"name": name, "email": email})
+// createBody is POST /users's body (and one entry of a batch's).
+type createBody struct {
+	Name     string            `json:"name"`
+	Email    string            `json:"email"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+func (r *restAPI) create(ctx context.Context, _ int, user newUser) error {
+	body, err := json.Marshal(createBody{user.name, user.email, user.metadata})
 	if err != nil {
 		return err
 	}
 	return r.call(ctx, http.MethodPost, "/users", body, http.StatusCreated)
+}
+
+func (r *restAPI) batchCreate(ctx context.Context, _ int, users []newUser) error {
+	request := struct {
+		Requests     []createBody `json:"requests"`
+		ValidateOnly bool         `json:"validate_only"`
+	}{Requests: make([]createBody, len(users))}
+	for i, user := range users {
+		request.Requests[i] = createBody{user.name, user.email, user.metadata}
+	}
+	body, err := json.Marshal(request)
+	if err != nil {
+		return err
+	}
+	return r.call(ctx, http.MethodPost, "/users:batchCreate", body, http.StatusOK)
+}
+
+func (r *restAPI) update(ctx context.Context, id, name string) error {
+	body, err := json.Marshal(map[string]string{"name": name})
+	if err != nil {
+		return err
+	}
+	return r.call(ctx, http.MethodPatch, "/users/"+id, body, http.StatusOK)
+}
+
+func (r *restAPI) rotate(ctx context.Context, id string) error {
+	return r.call(ctx, http.MethodPost, "/users/"+id+"/sip-credentials:rotate", []byte("{}"), http.StatusOK)
+}
+
+func (r *restAPI) listRegistrations(ctx context.Context) error {
+	return r.call(ctx, http.MethodGet, "/registrations", nil, http.StatusOK)
 }
 
 func (r *restAPI) list(ctx context.Context) error {

@@ -23,6 +23,7 @@ type outcome struct {
 	errors     int
 	firstError error
 	timed      time.Duration
+	rounds     []time.Duration // wall time of each round
 }
 
 // runRounds issues total requests from `workers` concurrent workers, in rounds
@@ -43,6 +44,7 @@ func runRounds(ctx context.Context, op operation, workers, total, roundSize int)
 			out.firstError = firstError
 		}
 		out.timed += timed
+		out.rounds = append(out.rounds, timed)
 		done += n
 	}
 	return out, nil

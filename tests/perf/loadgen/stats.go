@@ -16,11 +16,17 @@ type Summary struct {
 	Warmup      int     `json:"warmup"` // untimed requests issued before
 	P50Ms       float64 `json:"p50_ms"`
 	P90Ms       float64 `json:"p90_ms"`
+	P95Ms       float64 `json:"p95_ms"`
 	P99Ms       float64 `json:"p99_ms"`
 	MaxMs       float64 `json:"max_ms"`
 	MeanMs      float64 `json:"mean_ms"`
 	TimedS      float64 `json:"timed_s"` // wall time of the timed rounds, setup between rounds excluded
 	PerSecond   float64 `json:"throughput_per_s"`
+	// Wall time of each timed round (creates and deletes run in rounds of at
+	// most -round requests; batches in rounds of one).
+	RoundsS []float64 `json:"rounds_s,omitempty"`
+	// Batch modes: users per request.
+	BatchSize int `json:"batch_size,omitempty"`
 }
 
 // Percentile by the nearest-rank method: the smallest sample with at least p% of
@@ -53,6 +59,7 @@ func Summarize(latencies []time.Duration, errors int, timed time.Duration) Summa
 		}
 		s.P50Ms = millis(Percentile(sorted, 50))
 		s.P90Ms = millis(Percentile(sorted, 90))
+		s.P95Ms = millis(Percentile(sorted, 95))
 		s.P99Ms = millis(Percentile(sorted, 99))
 		s.MaxMs = millis(sorted[len(sorted)-1])
 		s.MeanMs = millis(total / time.Duration(len(sorted)))

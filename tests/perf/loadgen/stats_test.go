@@ -56,8 +56,9 @@ func TestSummarizeSortsCountsErrorsAndThroughput(t *testing.T) {
 	if s.Count != 12 || s.Errors != 2 {
 		t.Errorf("count/errors = %d/%d, want 12/2", s.Count, s.Errors)
 	}
-	if s.P50Ms != 5 || s.P90Ms != 9 || s.P99Ms != 10 || s.MaxMs != 10 {
-		t.Errorf("p50/p90/p99/max = %v/%v/%v/%v, want 5/9/10/10", s.P50Ms, s.P90Ms, s.P99Ms, s.MaxMs)
+	if s.P50Ms != 5 || s.P90Ms != 9 || s.P95Ms != 10 || s.P99Ms != 10 || s.MaxMs != 10 {
+		t.Errorf("p50/p90/p95/p99/max = %v/%v/%v/%v/%v, want 5/9/10/10/10", s.P50Ms, s.P90Ms, s.P95Ms, s.P99Ms,
+			s.MaxMs)
 	}
 	if s.MeanMs != 5.5 {
 		t.Errorf("mean = %v, want 5.5", s.MeanMs)
