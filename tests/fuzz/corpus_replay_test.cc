@@ -18,6 +18,7 @@
 // The harnesses' LLVMFuzzerTestOneInput, renamed by the build.
 extern "C" int FuzzValidationOneInput(const uint8_t* data, size_t size);
 extern "C" int FuzzRenderOneInput(const uint8_t* data, size_t size);
+extern "C" int FuzzRegistrationsOneInput(const uint8_t* data, size_t size);
 
 namespace {
 
@@ -66,5 +67,8 @@ void ReplayAll(Harness harness, const std::string& name, size_t minimum_seeds) {
 
 TEST(FuzzCorpusReplay, Validation) { ReplayAll(FuzzValidationOneInput, "fuzz_validation", 10); }
 TEST(FuzzCorpusReplay, Render) { ReplayAll(FuzzRenderOneInput, "fuzz_render", 10); }
+TEST(FuzzCorpusReplay, Registrations) {
+  ReplayAll(FuzzRegistrationsOneInput, "fuzz_registrations", 10);
+}
 
 }  // namespace
