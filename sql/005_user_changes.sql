@@ -34,11 +34,13 @@ CREATE TRIGGER user_change_events_no_truncate
     FOR EACH STATEMENT EXECUTE FUNCTION user_change_events_keep();
 
 -- Request ids of creates (AIP-155): a retry with the same id and the same
--- request is answered with the users the first one created. The row is
--- claimed before the create, in its transaction, so concurrent requests with
--- one id wait for the first and then read its answer.
+-- request, by the same API key, is answered with the users the first one
+-- created. The row is claimed before the create, in its transaction, so
+-- concurrent requests with one id wait for the first and then read its answer.
 CREATE TABLE create_requests (
     request_id  uuid PRIMARY KEY,
+    -- The API key that made the request: only it gets the answer again.
+    actor_key_id text NOT NULL,
     method      text NOT NULL,
     fingerprint text NOT NULL CHECK (fingerprint ~ '^[0-9a-f]{64}$'),
     -- The users created, in request order.

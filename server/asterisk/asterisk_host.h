@@ -16,7 +16,8 @@ struct CommandResult {
   std::string output;
 };
 
-// One connection to the machine running Asterisk, used by a single Apply.
+// One connection to the machine running Asterisk, used by one caller at a
+// time (an Apply, or a read of the registrations).
 // The seam between Apply's logic and the transport (SSH or local): two
 // primitives, on which atomic replacement and reloads are built.
 class AsteriskHostSession {

@@ -9,27 +9,27 @@
 namespace pbx {
 
 absl::StatusOr<std::optional<std::vector<std::string>>> ClaimRequestId(
-    pqxx::work& transaction, const IdempotencyKey& key) {
+    pqxx::work& transaction, const IdempotencyKey& key, const std::string& actor_key_id) {
   const std::string retention =
       absl::StrCat(absl::ToInt64Seconds(kRequestIdRetention), " seconds");
   transaction.exec_params(
       "DELETE FROM create_requests WHERE created_at < now() - $1::interval", retention);
   // Waits on a claim another transaction holds on the id until that one ends.
   pqxx::result claimed = transaction.exec_params(
-      "INSERT INTO create_requests (request_id, method, fingerprint) VALUES ($1::uuid, $2, $3)"
-      " ON CONFLICT (request_id) DO NOTHING RETURNING 1",
-      key.request_id, key.method, key.fingerprint);
+      "INSERT INTO create_requests (request_id, actor_key_id, method, fingerprint)"
+      " VALUES ($1::uuid, $2, $3, $4) ON CONFLICT (request_id) DO NOTHING RETURNING 1",
+      key.request_id, actor_key_id, key.method, key.fingerprint);
   if (!claimed.empty()) return std::nullopt;
   pqxx::row earlier = transaction.exec_params1(
-      "SELECT method, fingerprint, array_to_string(user_ids, ',') FROM create_requests"
-      " WHERE request_id = $1::uuid",
+      "SELECT actor_key_id, method, fingerprint, array_to_string(user_ids, ',')"
+      " FROM create_requests WHERE request_id = $1::uuid",
       key.request_id);
-  if (earlier[0].as<std::string>() != key.method ||
-      earlier[1].as<std::string>() != key.fingerprint) {
+  if (earlier[0].as<std::string>() != actor_key_id || earlier[1].as<std::string>() != key.method ||
+      earlier[2].as<std::string>() != key.fingerprint) {
     return RequestIdReusedError(key);
   }
   return std::optional<std::vector<std::string>>(
-      absl::StrSplit(earlier[2].as<std::string>(), ',', absl::SkipEmpty()));
+      absl::StrSplit(earlier[3].as<std::string>(), ',', absl::SkipEmpty()));
 }
 
 void RecordCreatedUsers(pqxx::work& transaction, const IdempotencyKey& key,

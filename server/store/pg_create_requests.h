@@ -18,10 +18,11 @@ namespace pbx {
 // with its id (the claim commits or rolls back with the create). A request
 // with the same id that is still running holds its claim, so this waits for
 // it to end; then the ids of the users it created, in order, when it was the
-// same request, or ALREADY_EXISTS when it was another. Ids older than
-// kRequestIdRetention are forgotten here too.
+// same request by the same API key (`actor_key_id`), or ALREADY_EXISTS when it
+// was another (another key's request included: its answer holds SIP
+// passwords). Ids older than kRequestIdRetention are forgotten here too.
 absl::StatusOr<std::optional<std::vector<std::string>>> ClaimRequestId(
-    pqxx::work& transaction, const IdempotencyKey& key);
+    pqxx::work& transaction, const IdempotencyKey& key, const std::string& actor_key_id);
 
 // Records the users the claimed request created.
 void RecordCreatedUsers(pqxx::work& transaction, const IdempotencyKey& key,

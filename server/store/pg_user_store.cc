@@ -1,5 +1,6 @@
 #include "server/store/pg_user_store.h"
 
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -83,11 +84,18 @@ absl::StatusOr<std::vector<CreatedUser>> PgUserStore::CreateUsers(
     pqxx::work transaction(connection);
     if (options.key.has_value()) {
       absl::StatusOr<std::optional<std::vector<std::string>>> earlier =
-          ClaimRequestId(transaction, *options.key);
+          ClaimRequestId(transaction, *options.key, options.actor.key_id);
       if (!earlier.ok()) return earlier.status();
       if (earlier->has_value()) {
         absl::StatusOr<Created> again = ReadCreatedUsers(transaction, **earlier);
         if (absl::IsNotFound(again.status())) return RequestIdResultGoneError(*options.key);
+        if (!again.ok()) return again.status();
+        // The answer holds the SIP passwords again: a read like any other.
+        for (const CreatedUser& user : *again) {
+          AppendChangeEvent(transaction, options.actor, kActionReadCredentials, user.user.id,
+                            user.user.extension, {});
+        }
+        transaction.commit();
         return again;
       }
     }
@@ -171,12 +179,16 @@ absl::StatusOr<std::vector<CreatedUser>> PgUserStore::CreateUsers(
     }
     if (options.key.has_value()) RecordCreatedUsers(transaction, *options.key, ids);
     transaction.commit();
-    Created created;
-    created.reserve(inserted.size());
-    for (size_t i = 0; i < inserted.size(); ++i) {
-      UserRecord record = RowToUser(inserted[i]);
+    // Rows come back in extension order, which is request order; matched by
+    // id all the same, so the secrets can never go to the wrong users.
+    std::map<std::string, size_t> index_of;
+    for (size_t i = 0; i < ids.size(); ++i) index_of[ids[i]] = i;
+    Created created(users.size());
+    for (const auto& row : inserted) {
+      UserRecord record = RowToUser(row);
+      const size_t i = index_of.at(record.id);
       SipCredentials credentials = MakeCredentials(record.id, record.extension, sip_secrets[i]);
-      created.push_back({std::move(record), std::move(credentials)});
+      created[i] = {std::move(record), std::move(credentials)};
     }
     return created;
   });
@@ -188,7 +200,7 @@ absl::StatusOr<std::vector<CreatedUser>> PgUserStore::ReadCreatedUsers(
   pqxx::result result = transaction.exec_params(
       absl::StrCat("SELECT ", kUserColumns, ", e.sip_secret_sealed"
                    " FROM users u JOIN extensions e ON e.user_id = u.id"
-                   " WHERE u.id = ANY($1::uuid[]) ORDER BY e.number"),
+                   " WHERE u.id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], u.id)"),
       absl::StrCat("{", absl::StrJoin(ids, ","), "}"));
   if (result.size() != ids.size()) return absl::NotFoundError("a created user is gone");
   std::vector<CreatedUser> created;

@@ -26,8 +26,9 @@ class UserStore {
   // ALREADY_EXISTS when an email is taken, RESOURCE_EXHAUSTED (pool error
   // info) when fewer extensions are free than users. With `validate_only`
   // everything is checked and nothing stored (the answer is empty). With a
-  // key, a request already made with it is answered again (the same users
-  // and secrets), and another request with it is ALREADY_EXISTS.
+  // key, a request already made with it by the same API key is answered
+  // again (the same users, their secrets as they are now; recorded as
+  // credential reads), and another request with it is ALREADY_EXISTS.
   struct CreateOptions {
     const ChangeActor& actor;
     absl::string_view action;

@@ -148,7 +148,9 @@ TEST_F(PgUserChangesTest, FiftyConcurrentCreatesWithOneRequestIdMakeOneUser) {
   EXPECT_EQ(ids.size(), 1u);
   EXPECT_EQ(passwords.size(), 1u);
   EXPECT_EQ(Count("users"), 1);
-  EXPECT_EQ(Count("user_change_events"), 1);
+  // One create; each of the 49 answers given again is a read of the password.
+  EXPECT_EQ(Count("user_change_events WHERE action = 'user.create'"), 1);
+  EXPECT_EQ(Count("user_change_events WHERE action = 'user.sip_credentials.read'"), 49);
 }
 
 TEST_F(PgUserChangesTest, ARequestIdIsRefusedForAnotherRequestAndForgottenAfterItsRetention) {
@@ -161,6 +163,19 @@ TEST_F(PgUserChangesTest, ARequestIdIsRefusedForAnotherRequestAndForgottenAfterI
   ASSERT_EQ(again->size(), 2u);
   EXPECT_EQ((*again)[1].user.id, (*first)[1].user.id);
   EXPECT_EQ((*again)[1].sip_credentials.password, (*first)[1].sip_credentials.password);
+
+  // Replayed, the answer is a read of the SIP credentials, recorded as one.
+  auto events = store_->ListChangeEvents(2, "");
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ((*events)[0].action, kActionReadCredentials);
+  EXPECT_EQ((*events)[1].action, kActionReadCredentials);
+  // Another API key with the same id and request does not get the passwords.
+  const ChangeActor other_actor{"00000000-0000-4000-8000-0000000000bb", "someone-else", "req-9"};
+  EXPECT_EQ(store_
+                ->CreateUsers(Users(2, "key"), Secrets(2), {other_actor, kActionBatchCreate, key})
+                .status()
+                .code(),
+            absl::StatusCode::kAlreadyExists);
 
   IdempotencyKey other = key;
   other.fingerprint = std::string(64, 'c');

@@ -32,15 +32,21 @@ absl::StatusOr<std::vector<CreatedUser>> FakeUserStore::CreateUsers(
   if (options.key.has_value()) {
     auto earlier = request_ids_.find(options.key->request_id);
     if (earlier != request_ids_.end()) {
-      const IdempotencyKey& first = earlier->second.first;
-      if (first.method != options.key->method || first.fingerprint != options.key->fingerprint) {
+      const EarlierRequest& first = earlier->second;
+      if (first.actor_key_id != options.actor.key_id || first.key.method != options.key->method ||
+          first.key.fingerprint != options.key->fingerprint) {
         return RequestIdReusedError(*options.key);
       }
       std::vector<CreatedUser> again;
-      for (const std::string& id : earlier->second.second) {
-        const Stored& stored = users_.at(id);
-        again.push_back({stored.user, {id, stored.user.extension,
-                                       absl::StrCat(stored.user.extension), stored.secret}});
+      for (const std::string& id : first.user_ids) {
+        auto stored = users_.find(id);
+        if (stored == users_.end()) return RequestIdResultGoneError(*options.key);
+        const UserRecord& user = stored->second.user;
+        again.push_back({user, {id, user.extension, absl::StrCat(user.extension),
+                                stored->second.secret}});
+      }
+      for (const CreatedUser& user : again) {
+        Record(options.actor, kActionReadCredentials, user.user, {});
       }
       return again;
     }
@@ -79,7 +85,9 @@ absl::StatusOr<std::vector<CreatedUser>> FakeUserStore::CreateUsers(
     created.push_back(
         {record, {record.id, numbers[i], absl::StrCat(numbers[i]), sip_secrets[i]}});
   }
-  if (options.key.has_value()) request_ids_[options.key->request_id] = {*options.key, ids};
+  if (options.key.has_value()) {
+    request_ids_[options.key->request_id] = {*options.key, options.actor.key_id, ids};
+  }
   return created;
 }
 

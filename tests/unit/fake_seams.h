@@ -59,8 +59,12 @@ class FakeUserStore : public UserStore {
 
   std::map<std::string, Stored> users_;  // by id
   std::vector<UserChangeEvent> events_;  // oldest first
-  // Request id -> the key it came with and the users it created.
-  std::map<std::string, std::pair<IdempotencyKey, std::vector<std::string>>> request_ids_;
+  struct EarlierRequest {
+    IdempotencyKey key;
+    std::string actor_key_id;
+    std::vector<std::string> user_ids;
+  };
+  std::map<std::string, EarlierRequest> request_ids_;  // by request id
   int next_id_ = 1;
 };
 

@@ -216,6 +216,15 @@ TEST_F(UserChangesTest, ARequestIdAnswersTheSameUserForTheSameRequestOnly) {
   auto batch = operations_.BatchCreateUsers({{"Ada", "ada@example.com", {}}}, key, false, kActor);
   EXPECT_EQ(batch.status().code(), absl::StatusCode::kAlreadyExists);
 
+  // Another API key with the same id and request does not get the passwords.
+  const ChangeActor other_key{"00000000-0000-4000-8000-0000000000bb", "someone-else", "req-2"};
+  EXPECT_EQ(operations_.CreateUser({"Ada", "ada@example.com", {}}, key, other_key).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  // The retry handed the password out again: recorded as a read.
+  auto events = operations_.ListChangeEvents(0, first->user.id);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->front().action, kActionReadCredentials);
+
   auto malformed = operations_.CreateUser({"Ada", "ada2@example.com", {}}, "retry-1", kActor);
   EXPECT_THAT(ViolatedFields(malformed.status()), ElementsAre("request_id"));
   EXPECT_EQ(operations_.ListUsers()->size(), 1u);

@@ -55,12 +55,23 @@ func IdempotencyKeyField() grpc.UnaryClientInterceptor {
 		if field == nil || field.Kind() != protoreflect.StringKind || field.Cardinality() == protoreflect.Repeated {
 			return status.Error(codes.InvalidArgument, "this operation takes no Idempotency-Key header")
 		}
+		key := unquote(keys[0])
 		fields := message.ProtoReflect()
-		if body := fields.Get(field).String(); body != "" && body != keys[0] {
+		if body := fields.Get(field).String(); body != "" && body != key {
 			return status.Error(codes.InvalidArgument,
 				"the Idempotency-Key header and the body's request_id differ; send one of them")
 		}
-		fields.Set(field, protoreflect.ValueOfString(keys[0]))
+		fields.Set(field, protoreflect.ValueOfString(key))
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
+}
+
+// unquote takes the value out of the quoted form the IETF draft
+// (draft-ietf-httpapi-idempotency-key-header) gives the header; a bare value
+// is taken as it is.
+func unquote(key string) string {
+	if len(key) >= 2 && key[0] == '"' && key[len(key)-1] == '"' {
+		return key[1 : len(key)-1]
+	}
+	return key
 }

@@ -50,6 +50,11 @@ func TestIdempotencyKeyBecomesTheRequestID(t *testing.T) {
 	if err != nil || batch.(*pbxv1.BatchCreateUsersRequest).GetRequestId() != key {
 		t.Errorf("batch: %v, %v", batch, err)
 	}
+	// The draft standard's quoted form is the same key.
+	quoted, _, err := callWithHeaders(t, &pbxv1.CreateUserRequest{}, `"`+key+`"`)
+	if err != nil || quoted.(*pbxv1.CreateUserRequest).GetRequestId() != key {
+		t.Errorf("quoted key: %v, %v", quoted, err)
+	}
 	// The same value in both places is one key.
 	if _, _, err := callWithHeaders(t, &pbxv1.CreateUserRequest{RequestId: key}, key); err != nil {
 		t.Errorf("same key in header and body: %v", err)
