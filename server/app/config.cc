@@ -1,6 +1,12 @@
 #include "server/app/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -50,6 +56,60 @@ void ReadMetricsListen(const EnvLookup& env, std::string& out,
     return;
   }
   out = *value;
+}
+
+// A profile is a dozen lines; reading stops after this many bytes, and
+// ParseEndpointProfile refuses a text that long.
+constexpr size_t kMaxProfileBytes = 64 * 1024 + 1;
+
+// The content of the regular file `path` (at most kMaxProfileBytes), or why
+// not. A directory or a FIFO is refused rather than read as an empty profile.
+absl::StatusOr<std::string> ReadProfileFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot open: ", std::strerror(errno)));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return absl::FailedPreconditionError("not a regular file");
+  }
+  std::string content(kMaxProfileBytes, '\0');
+  size_t filled = 0;
+  while (filled < content.size()) {
+    const ssize_t n = read(fd, content.data() + filled, content.size() - filled);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      close(fd);
+      return absl::FailedPreconditionError(absl::StrCat("cannot read: ", std::strerror(error)));
+    }
+    if (n == 0) break;
+    filled += static_cast<size_t>(n);
+  }
+  close(fd);
+  content.resize(filled);
+  return content;
+}
+
+// PBX_ENDPOINT_PROFILE_FILE: unset or empty means the default profile; a
+// file that cannot be read or holds a bad entry stops the server at start
+// (the message names the file, and the line and option of each bad entry),
+// rather than Apply writing endpoints without the options the operator asked
+// for.
+void ReadEndpointProfile(const EnvLookup& env, EndpointProfile& out,
+                         std::vector<std::string>& problems) {
+  std::optional<std::string> path = env("PBX_ENDPOINT_PROFILE_FILE");
+  if (!path || path->empty()) return;
+  absl::StatusOr<std::string> text = ReadProfileFile(*path);
+  absl::StatusOr<EndpointProfile> profile =
+      text.ok() ? ParseEndpointProfile(*text) : absl::StatusOr<EndpointProfile>(text.status());
+  if (!profile.ok()) {
+    problems.push_back(
+        absl::StrCat("PBX_ENDPOINT_PROFILE_FILE ", *path, ": ", profile.status().message()));
+    return;
+  }
+  out = *std::move(profile);
 }
 
 }  // namespace
@@ -127,6 +187,9 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
   ReadInt(env, "PBX_APPLY_LOCK_TIMEOUT_S", 1, 3600, lock_wait_s, problems);
   ReadInt(env, "PBX_ASTERISK_SESSION_IDLE_S", 0, 86400, session_idle_s, problems);
   ReadInt(env, "PBX_APPLY_MAX_WAITERS", 1, 64, config.apply_max_waiters, problems);
+  int drift_interval_s = seconds(config.drift_check_interval);
+  ReadInt(env, "PBX_DRIFT_CHECK_INTERVAL_S", 0, 86400, drift_interval_s, problems);
+  config.drift_check_interval = absl::Seconds(drift_interval_s);
   config.ssh.port = ssh_port;
   config.ssh.connect_timeout = absl::Seconds(connect_timeout_s);
   config.ssh.command_timeout = absl::Seconds(command_timeout_s);
@@ -138,6 +201,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
           config.database.connect_timeout_seconds, problems);
   ReadInt(env, "PBX_DB_STATEMENT_TIMEOUT_MS", 100, 600000,
           config.database.statement_timeout_ms, problems);
+  ReadEndpointProfile(env, config.apply.endpoint_profile, problems);
   if (!problems.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid configuration: ", absl::StrJoin(problems, "; ")));

@@ -47,10 +47,15 @@ struct ServerConfig {
   // How long the SSH session of one Apply is kept open for the next; zero
   // opens a new session for every Apply.
   absl::Duration asterisk_session_idle = absl::Minutes(5);
+  // apply.endpoint_profile: the default, or the file PBX_ENDPOINT_PROFILE_FILE
+  // names (server/core/endpoint_profile.h).
   ApplyOptions apply;
   // How many Applies of this process may wait for the one running; the next
   // is refused (ABORTED) at once. Each waiter holds a database connection.
   int apply_max_waiters = 4;
+  // How often the background drift check runs (one process of all that
+  // share the database); zero turns it off.
+  absl::Duration drift_check_interval = absl::Seconds(60);
 
   TlsConfig tls;
   // The 32-byte key that seals SIP secrets in the database (required to
@@ -68,7 +73,9 @@ using EnvLookup = std::function<std::optional<std::string>(absl::string_view)>;
 // The process environment.
 std::optional<std::string> ProcessEnv(absl::string_view name);
 
-// Reads PBX_* variables; INVALID_ARGUMENT naming every malformed one.
+// Reads PBX_* variables, and the endpoint profile file when one is named;
+// INVALID_ARGUMENT naming every malformed variable (for the profile file: the
+// file, and the line and option of each bad entry).
 absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env = ProcessEnv);
 
 }  // namespace pbx

@@ -1,5 +1,7 @@
 #include "server/app/portal_server.h"
 
+#include <unistd.h>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
@@ -69,12 +71,14 @@ PortalServer::PortalServer(const ServerConfig& config, SecretBox secrets)
       apply_store_(pool_, config.apply_max_waiters),
       asterisk_host_(MakeAsteriskHost(config)),
       apply_operations_(user_store_, apply_store_, *asterisk_host_, config.apply),
-      apply_service_(apply_operations_),
+      apply_inspector_(user_store_, apply_store_, *asterisk_host_, config.apply),
+      apply_service_(apply_operations_, apply_inspector_),
       registration_operations_(user_store_, *asterisk_host_,
                                config.apply.execution.asterisk_program),
       registration_service_(registration_operations_) {
   apply_operations_.OnFinished(
       [this](const ApplyAuditEntry& entry) { metrics_.RecordApply(entry); });
+  drift_check_interval_ = config.drift_check_interval;
 }
 
 absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
@@ -178,6 +182,17 @@ absl::Status PortalServer::StartMetricsEndpoint(const std::string& listen) {
 void PortalServer::OnDatabaseReady() {
   RecoverInterruptedApplies();
   BootstrapAdminKeyIfAsked();
+  StartDriftMonitor();
+}
+
+void PortalServer::StartDriftMonitor() {
+  if (drift_check_interval_ <= absl::ZeroDuration()) return;
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  drift_monitor_ = std::make_unique<DriftMonitor>(
+      apply_inspector_, apply_store_, drift_check_interval_, absl::StrCat(host, ":", getpid()),
+      [this](const DriftCheckSummary& summary) { metrics_.RecordDriftCheck(summary); });
+  drift_monitor_->Start();
 }
 
 void PortalServer::BootstrapAdminKeyIfAsked() {
@@ -208,6 +223,7 @@ void PortalServer::Shutdown(absl::Duration grace) {
   if (stopped_) return;
   stopped_ = true;
   if (supervisor_ != nullptr) supervisor_->Stop();
+  if (drift_monitor_ != nullptr) drift_monitor_->Stop();
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->SetServingStatus(false);
     server_->Shutdown(std::chrono::system_clock::now() +

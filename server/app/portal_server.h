@@ -8,6 +8,8 @@
 #include "absl/status/statusor.h"
 #include "server/app/config.h"
 #include "server/app/database_supervisor.h"
+#include "server/apply/apply_inspection.h"
+#include "server/apply/drift_monitor.h"
 #include "server/asterisk/asterisk_host.h"
 #include "server/observability/metrics_endpoint.h"
 #include "server/observability/portal_metrics.h"
@@ -62,6 +64,7 @@ class PortalServer {
   void OnDatabaseReady();
   void RecoverInterruptedApplies();
   void BootstrapAdminKeyIfAsked();
+  void StartDriftMonitor();
 
   // First, so it outlives everything that records into it.
   PortalMetrics metrics_;
@@ -78,11 +81,15 @@ class PortalServer {
   PgApplyStore apply_store_;
   std::unique_ptr<AsteriskHost> asterisk_host_;
   ApplyOperations apply_operations_;
+  ApplyInspector apply_inspector_;
   ApplyServiceImpl apply_service_;
   RegistrationOperations registration_operations_;
   RegistrationServiceImpl registration_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<DatabaseSupervisor> supervisor_;
+  // Started once the schema is in place; none when turned off.
+  std::unique_ptr<DriftMonitor> drift_monitor_;
+  absl::Duration drift_check_interval_;
   // Reads pool_ and store_ at scrape time; the endpoint goes before it.
   std::shared_ptr<StateCollector> state_collector_;
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;

@@ -54,6 +54,7 @@ absl::Status ExecutePlan(AsteriskHostSession& session, const ApplyPlan& plan,
                                        "are unchanged and Asterisk was not reloaded");
   }
   clock.Mark("upload");
+  record.wrote = true;
   if (absl::Status renamed = CommitStagedFiles(session, *staged, options.file_group);
       !renamed.ok()) {
     return Summarized(renamed, "Asterisk was not reloaded");

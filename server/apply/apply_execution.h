@@ -24,6 +24,9 @@ struct ExecutionOptions {
 struct ExecutionRecord {
   // The files as written (set once both are in place).
   std::vector<ConfigFileRecord> files;
+  // Whether the renames were attempted: from then on the host may run
+  // something new.
+  bool wrote = false;
   std::string reload_output;
   std::string verification;
 };

@@ -1,8 +1,13 @@
 #include "server/apply/apply_operations.h"
 
+#include <future>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/apply/phase_clock.h"
+#include "server/asterisk/asterisk_cli.h"
+#include "server/core/live_state.h"
+#include "server/core/sha256.h"
 #include "server/common/failpoint.h"
 #include "server/common/log.h"
 #include "server/core/error_info.h"
@@ -26,11 +31,12 @@ absl::Status WithAuditId(const absl::Status& status, absl::string_view reason,
 absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(const Principal& caller,
                                                        absl::string_view note,
                                                        absl::string_view request_id,
+                                                       bool force,
                                                        const IsCancelled& cancelled) {
   absl::StatusOr<std::string> valid_note = ValidateApplyNote(note);
   if (!valid_note.ok()) return valid_note.status();
   const ApplyRequester requester{caller.key_name, caller.key_id, std::move(*valid_note),
-                                 std::string(request_id)};
+                                 std::string(request_id), force};
   const absl::Time requested = absl::Now();
   absl::StatusOr<std::unique_ptr<ApplyLock>> lock =
       store_.LockApply(options_.lock_wait, cancelled);
@@ -42,6 +48,7 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(const Principal& caller,
   absl::StatusOr<ApplyAuditEntry> opened = store_.OpenAudit(requester, host_.Describe());
   if (!opened.ok()) return opened.status();
   ApplyAuditEntry entry = std::move(*opened);
+  entry.forced = force;
   const absl::Time start = absl::Now();
 
   absl::Status status = Run(entry);
@@ -56,8 +63,11 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(const Principal& caller,
     LogError("cannot close the Apply audit entry",
              {{"audit_id", absl::StrCat(entry.id)}, {"error", closed.message()}});
   }
-  LogInfo(status.ok() ? "apply succeeded" : "apply failed",
+  LogInfo(status.ok() ? (entry.changed ? "apply succeeded" : "apply found nothing to change")
+                      : "apply failed",
           {{"audit_id", absl::StrCat(entry.id)},
+           {"changed", entry.changed ? "true" : "false"},
+           {"forced", entry.forced ? "true" : "false"},
            {"triggered_by", entry.triggered_by},
            {"key_id", entry.triggered_by_key_id},
            {"users", absl::StrCat(entry.user_count)},
@@ -84,23 +94,81 @@ absl::Status ApplyOperations::RecordRefusal(const absl::Status& refusal,
 }
 
 absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
-  PhaseClock clock(entry.phases);
-  absl::StatusOr<ApplyPlan> plan = PlanApply(users_, options_.paths, &clock);
+  // The users are read and rendered while the first round trip to the host
+  // runs (connect, then the files' hashes and whether the daemon answers):
+  // both only read, and an Apply costs the slower of the two, not the sum.
+  std::vector<ApplyPhase> plan_phases;
+  std::future<absl::StatusOr<ApplyPlan>> planned =
+      std::async(std::launch::async, [this, &plan_phases] {
+        PhaseClock plan_clock(plan_phases);
+        return PlanApply(users_, options_.paths, options_.endpoint_profile, &plan_clock);
+      });
+  std::vector<ApplyPhase> host_phases;
+  PhaseClock host_clock(host_phases);
+  absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = host_.Open();
+  absl::StatusOr<HostInspection> inspection = absl::UnknownError("not inspected");
+  if (session.ok()) {
+    host_clock.Mark("connect");
+    InspectionRequest request;
+    request.paths = {options_.paths.pjsip, options_.paths.dialplan};
+    request.file_read = InspectionRequest::FileRead::kSha256;
+    request.probe_daemon = true;
+    inspection = InspectHost(**session, options_.execution.asterisk_program, request);
+    host_clock.Mark("inspect");
+  }
+  absl::StatusOr<ApplyPlan> plan = planned.get();
+  entry.phases = std::move(plan_phases);
+  entry.phases.insert(entry.phases.end(), host_phases.begin(), host_phases.end());
   if (!plan.ok()) return plan.status();
   entry.user_count = static_cast<int>(plan->extensions.size());
   entry.content_hash = plan->content_hash;
-
-  absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = host_.Open();
-  if (!session.ok()) {
-    return Summarized(session.status(), "nothing was changed");
+  if (!session.ok()) return Summarized(session.status(), "nothing was changed");
+  if (!inspection.ok()) {
+    return Summarized(inspection.status(), "nothing was written and Asterisk was not reloaded");
   }
-  clock.Mark("connect");
+
+  PhaseClock clock(entry.phases);
+  if (!entry.forced) {
+    absl::StatusOr<bool> unchanged = HostAlreadyRuns(**session, *plan, *inspection, clock, entry);
+    if (!unchanged.ok() || *unchanged) return unchanged.status();
+  }
+
   ExecutionRecord record;
   absl::Status executed = ExecutePlan(**session, *plan, options_.execution, clock, record);
+  entry.changed = record.wrote;
   entry.files = std::move(record.files);
   entry.reload_output = std::move(record.reload_output);
   entry.verification = std::move(record.verification);
   return executed;
+}
+
+absl::StatusOr<bool> ApplyOperations::HostAlreadyRuns(AsteriskHostSession& session,
+                                                      const ApplyPlan& plan,
+                                                      const HostInspection& inspection,
+                                                      PhaseClock& clock, ApplyAuditEntry& entry) {
+  std::vector<ConfigFileRecord> files;
+  for (size_t i = 0; i < plan.files.size(); ++i) {
+    const std::string rendered = Sha256Hex(plan.files[i].content);
+    if (inspection.sha256.at(i) != rendered) return false;
+    files.push_back({plan.files[i].path, rendered,
+                     static_cast<int64_t>(plan.files[i].content.size())});
+  }
+  absl::StatusOr<LiveState> live =
+      AsteriskCli(session, options_.execution.asterisk_program).ReadLiveState();
+  clock.Mark("verify");
+  if (!live.ok()) {
+    return Summarized(live.status(), "nothing was written and Asterisk was not reloaded");
+  }
+  // Right files that Asterisk does not run (edited back by hand, or loaded
+  // by nobody since): the write and reload below repair that.
+  if (!CompareLiveState(plan.expected, *live).empty()) return false;
+  entry.changed = false;
+  entry.files = std::move(files);
+  entry.verification = absl::StrCat(
+      "ok, unchanged: the host already held this configuration; ", live->endpoints.size(),
+      " endpoints, ", live->aors.size(), " aors, ", live->auths.size(), " auths, ",
+      live->dialplan.size(), " synergy-internal extensions match the database");
+  return true;
 }
 
 absl::StatusOr<std::vector<ApplyAuditEntry>> ApplyOperations::ListAudit(int limit) {
@@ -115,7 +183,8 @@ absl::StatusOr<ApplyStatus> ApplyOperations::GetStatus() {
   if (!latest.ok()) return latest.status();
   status.last_apply = std::move(latest->any);
   status.last_successful_apply = std::move(latest->successful);
-  absl::StatusOr<ApplyPlan> plan = PlanApply(users_, options_.paths);
+  absl::StatusOr<ApplyPlan> plan =
+      PlanApply(users_, options_.paths, options_.endpoint_profile);
   if (!plan.ok()) return plan.status();
   status.current_content_hash = plan->content_hash;
   status.pending_changes = !status.last_successful_apply.has_value() ||

@@ -11,7 +11,9 @@
 #include "absl/time/time.h"
 #include "server/apply/apply_execution.h"
 #include "server/apply/apply_plan.h"
+#include "server/apply/phase_clock.h"
 #include "server/asterisk/asterisk_host.h"
+#include "server/asterisk/host_inspection.h"
 #include "server/common/cancellation.h"
 #include "server/core/api_key.h"
 #include "server/core/apply_audit.h"
@@ -23,6 +25,8 @@ namespace pbx {
 struct ApplyOptions {
   ConfigPaths paths;
   ExecutionOptions execution;
+  // The PJSIP options of every generated endpoint and AOR.
+  EndpointProfile endpoint_profile = DefaultEndpointProfile();
   // How long an Apply waits for one already running elsewhere.
   absl::Duration lock_wait = absl::Seconds(120);
 };
@@ -53,8 +57,14 @@ class ApplyOperations {
   // transport) goes into the audit row. A failure's message is fit for the
   // caller (no host address, path or command: PublicMessage); the audit row
   // holds the whole story.
+  //
+  // Before writing, one round trip (while the users are read and rendered)
+  // reads the files' hashes on the host and checks that the Asterisk daemon
+  // answers (down: UNAVAILABLE, nothing written). When the files already
+  // hold the rendered configuration and the live Asterisk verifies, nothing
+  // is written or reloaded (the entry says changed: false), unless `force`.
   absl::StatusOr<ApplyAuditEntry> Apply(const Principal& caller, absl::string_view note,
-                                        absl::string_view request_id,
+                                        absl::string_view request_id, bool force,
                                         const IsCancelled& cancelled = NeverCancelled);
 
   // Called once per Apply that ran (not for one refused before it started),
@@ -74,6 +84,12 @@ class ApplyOperations {
                              absl::Duration waited);
   // Everything after the audit row is open; fills `entry` as it goes.
   absl::Status Run(ApplyAuditEntry& entry);
+  // Whether the host already runs `plan`: its files hold the rendered bytes
+  // (`inspection`) and the live state, read then, verifies. Fills the
+  // entry's files and verification when so.
+  absl::StatusOr<bool> HostAlreadyRuns(AsteriskHostSession& session, const ApplyPlan& plan,
+                                       const HostInspection& inspection, PhaseClock& clock,
+                                       ApplyAuditEntry& entry);
 
   UserStore& users_;
   ApplyStore& store_;

@@ -8,12 +8,12 @@
 namespace pbx {
 
 absl::StatusOr<ApplyPlan> PlanApply(UserStore& users, const ConfigPaths& paths,
-                                    PhaseClock* clock) {
+                                    const EndpointProfile& profile, PhaseClock* clock) {
   absl::StatusOr<std::vector<ProvisionedExtension>> extensions = users.ReadProvisioning();
   // The store's errors are fit for callers already.
   if (!extensions.ok()) return Annotate(extensions.status(), "cannot read the users");
   if (clock != nullptr) clock->Mark("read");
-  absl::StatusOr<RenderedConfig> config = RenderAsteriskConfig(*extensions);
+  absl::StatusOr<RenderedConfig> config = RenderAsteriskConfig(*extensions, profile);
   if (!config.ok()) return Summarized(config.status(), "cannot render the configuration");
   ApplyPlan plan;
   plan.files = {{paths.pjsip, std::move(config->pjsip)},

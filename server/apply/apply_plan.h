@@ -34,8 +34,9 @@ struct ApplyPlan {
 // Reads the users and renders them; no host I/O. A failure says which step
 // failed ("cannot read the users: ...", "cannot render ..."). Marks the phases
 // read and render on `clock` when one is given.
+// Every generated endpoint and AOR gets `profile`'s options.
 absl::StatusOr<ApplyPlan> PlanApply(UserStore& users, const ConfigPaths& paths,
-                                    PhaseClock* clock = nullptr);
+                                    const EndpointProfile& profile, PhaseClock* clock = nullptr);
 
 }  // namespace pbx
 

@@ -1,6 +1,5 @@
 #include "server/asterisk/asterisk_cli.h"
 
-#include <functional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -86,32 +85,48 @@ AsteriskCli::ReloadReport AsteriskCli::Reload() {
   return report;
 }
 
-absl::StatusOr<LiveState> AsteriskCli::ReadLiveState() {
+namespace {
+
+// The four reads of the live state, in the order of their command lines.
+std::vector<std::string> LiveStateReads() {
+  return {"pjsip list endpoints", "pjsip list aors", "pjsip list auths",
+          absl::StrCat("dialplan show ", kInternalContext)};
+}
+
+}  // namespace
+
+std::vector<std::string> AsteriskCli::LiveStateCommandLines() const {
+  std::vector<std::string> command_lines;
+  for (const std::string& read : LiveStateReads()) command_lines.push_back(CommandLine(read));
+  return command_lines;
+}
+
+absl::StatusOr<LiveState> AsteriskCli::ParseLiveState(const std::vector<CommandResult>& results) {
+  const std::vector<std::string> reads = LiveStateReads();
+  if (results.size() < reads.size()) {
+    return absl::InternalError("the live state reads returned too few results");
+  }
+  std::string outputs[4];
+  for (size_t i = 0; i < 4; ++i) {
+    absl::StatusOr<std::string> output = CheckReached(reads[i], results.at(i));
+    if (!output.ok()) return output.status();
+    outputs[i] = std::move(*output);
+  }
   LiveState live;
-  const struct {
-    std::string command;
-    std::function<void(absl::string_view)> parse;
-  } reads[] = {
-      {"pjsip list endpoints",
-       [&](absl::string_view out) { live.endpoints = ParsePjsipList(out, "Endpoint"); }},
-      {"pjsip list aors", [&](absl::string_view out) { live.aors = ParsePjsipList(out, "Aor"); }},
-      {"pjsip list auths",
-       [&](absl::string_view out) { live.auths = ParsePjsipList(out, "Auth"); }},
-      {absl::StrCat("dialplan show ", kInternalContext),
-       [&](absl::string_view out) { live.dialplan = ParseDialplanShow(out); }},
-  };
+  live.endpoints = ParsePjsipList(outputs[0], "Endpoint");
+  live.aors = ParsePjsipList(outputs[1], "Aor");
+  live.auths = ParsePjsipList(outputs[2], "Auth");
+  live.dialplan = ParseDialplanShow(outputs[3]);
+  return live;
+}
+
+absl::StatusOr<LiveState> AsteriskCli::ReadLiveState() {
   // The four reads are independent and Asterisk serves CLI clients on their
   // own threads: run them side by side.
-  std::vector<std::string> command_lines;
-  for (const auto& read : reads) command_lines.push_back(CommandLine(read.command));
-  absl::StatusOr<std::vector<CommandResult>> results = RunConcurrently(session_, command_lines);
+  absl::StatusOr<std::vector<CommandResult>> results =
+      RunConcurrently(session_, LiveStateCommandLines());
   if (!results.ok()) return results.status();
-  for (size_t i = 0; i < results->size(); ++i) {
-    absl::StatusOr<std::string> output = CheckReached(reads[i].command, (*results)[i]);
-    if (!output.ok()) return output.status();
-    reads[i].parse(*output);
-  }
-  return live;
+  return ParseLiveState(*results);
 }
 
 absl::StatusOr<RegistrationsByExtension> AsteriskCli::ReadRegistrations(

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "server/asterisk/asterisk_host.h"
@@ -37,6 +38,19 @@ class AsteriskCli {
   // four CLI commands running concurrently.
   absl::StatusOr<LiveState> ReadLiveState();
 
+  // The pieces of ReadLiveState, for callers that read more in the same round
+  // trip: the four command lines, and the parse of their results (in that
+  // order; INTERNAL when the daemon could not be reached).
+  std::vector<std::string> LiveStateCommandLines() const;
+  static absl::StatusOr<LiveState> ParseLiveState(const std::vector<CommandResult>& results);
+
+  // The shell command line that runs `command` through asterisk -rx.
+  std::string CommandLine(const std::string& command) const;
+  // The output of a finished `asterisk -rx`; INTERNAL when it could not reach
+  // the daemon (asterisk -rx exits non-zero only then).
+  static absl::StatusOr<std::string> CheckReached(const std::string& command,
+                                                  const CommandResult& result);
+
   // Every registered contact of the portal's extensions, or of `extension`
   // alone: `pjsip show aors` (`pjsip show aor N`) and the registrar's records,
   // read side by side in one exec and joined by ParseRegistrations.
@@ -45,12 +59,6 @@ class AsteriskCli {
       std::optional<int> extension = std::nullopt);
 
  private:
-  // The shell command line that runs `command` through asterisk -rx.
-  std::string CommandLine(const std::string& command) const;
-  // The output of a finished `asterisk -rx`; INTERNAL when it could not reach
-  // the daemon (asterisk -rx exits non-zero only then).
-  static absl::StatusOr<std::string> CheckReached(const std::string& command,
-                                                  const CommandResult& result);
   // Runs one CLI command; INTERNAL when the daemon cannot be reached
   // (asterisk -rx exits non-zero only then).
   absl::StatusOr<std::string> Command(const std::string& command);

@@ -14,12 +14,16 @@ namespace pbx {
 // (TCP, key exchange, host key check, public-key auth, SFTP start) costs more
 // than everything else an Apply sends to the host except the reload itself.
 //
-// A kept session is handed out again only if it is younger than `idle_limit`
-// and still answers a no-op command; otherwise it is closed and a fresh one is
-// opened, so a host that restarted or a connection that was cut costs one
-// extra round trip, never a failed Apply. A session on which any operation
-// reported UNAVAILABLE (lost connection, command timeout) is never kept.
-// `idle_limit` zero turns reuse off.
+// A kept session is handed out again only if it is younger than `idle_limit`,
+// without a round trip to check it: when its first command fails at once as
+// unreachable (the host restarted, the connection was cut), a fresh session
+// is opened and the command runs there, so a dead kept session costs one
+// reconnection, never a failed Apply. That first command may thus run twice
+// if the connection died after it was sent: callers begin with a read (every
+// use case here inspects the host first); a first write is preceded by a
+// check. A session on which any operation reported UNAVAILABLE (lost
+// connection, command timeout) is never kept. `idle_limit` zero turns reuse
+// off.
 class ReusingAsteriskHost : public AsteriskHost {
  public:
   ReusingAsteriskHost(std::unique_ptr<AsteriskHost> inner, absl::Duration idle_limit);
@@ -31,7 +35,9 @@ class ReusingAsteriskHost : public AsteriskHost {
   using SessionShelf = ResourceShelf<AsteriskHostSession>;
 
  private:
-  const std::unique_ptr<AsteriskHost> inner_;
+  // Shared with the sessions handed out, which reconnect through it when a
+  // kept connection is found dead (and may outlive this host).
+  const std::shared_ptr<AsteriskHost> inner_;
   const absl::Duration idle_limit_;
   // Shared with the sessions handed out, which may outlive this host.
   const std::shared_ptr<SessionShelf> shelf_;

@@ -37,6 +37,8 @@ struct ApplyRequester {
   std::string note;
   // The request id of the RPC (x-request-id).
   std::string request_id;
+  // Rewrite and reload even when the host already holds the configuration.
+  bool force = false;
 };
 
 // One row of apply_audit_log (FR-013).
@@ -63,6 +65,12 @@ struct ApplyAuditEntry {
   int64_t duration_ms = 0;
   // In the order they ran; an Apply that failed stops at the failing phase.
   std::vector<ApplyPhase> phases;
+  // Whether it wrote the files (and so reloaded, or tried to): false for an
+  // Apply that found the host already holding its configuration, or that
+  // failed before writing.
+  bool changed = false;
+  // The caller asked to rewrite and reload whatever the host holds.
+  bool forced = false;
 };
 
 }  // namespace pbx

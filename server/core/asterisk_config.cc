@@ -50,20 +50,29 @@ std::string Header(absl::string_view file, absl::string_view content_hash,
       "; extensions: ", count, "\n");
 }
 
-std::string PjsipBody(const std::vector<ProvisionedExtension>& sorted) {
+// The profile's options, one "name=value" line each, in the profile's
+// (allow-list) order.
+void AppendOptions(std::string& body, const std::vector<ProfileOption>& options) {
+  for (const ProfileOption& option : options) {
+    absl::StrAppend(&body, option.name, "=", option.value, "\n");
+  }
+}
+
+std::string PjsipBody(const std::vector<ProvisionedExtension>& sorted,
+                      const EndpointProfile& profile) {
   std::string body;
   for (const ProvisionedExtension& e : sorted) {
     const int n = e.number;
     absl::StrAppendFormat(&body,
                           "\n[%d]\n"
                           "type=endpoint\n"
-                          "context=%s\n"
-                          "disallow=all\n"
-                          "allow=ulaw,alaw\n"
-                          "direct_media=no\n"
+                          "context=%s\n",
+                          n, kInternalContext);
+    AppendOptions(body, profile.endpoint);
+    absl::StrAppendFormat(&body,
                           "auth=%s\n"
                           "aors=%d\n",
-                          n, kInternalContext, AuthIdFor(n), n);
+                          AuthIdFor(n), n);
     absl::StrAppendFormat(&body,
                           "\n[%s]\n"
                           "type=auth\n"
@@ -71,13 +80,14 @@ std::string PjsipBody(const std::vector<ProvisionedExtension>& sorted) {
                           "username=%d\n"
                           "password=%s\n",
                           AuthIdFor(n), n, e.sip_secret);
-    // One phone per extension; a new registration replaces the old contact.
+    // By default (the profile's): one phone per extension, a new
+    // registration replaces the old contact, and a qualify every 60 s gives
+    // the registration status its round trip time.
     absl::StrAppendFormat(&body,
                           "\n[%d]\n"
-                          "type=aor\n"
-                          "max_contacts=1\n"
-                          "remove_existing=yes\n",
+                          "type=aor\n",
                           n);
+    AppendOptions(body, profile.aor);
   }
   return body;
 }
@@ -97,13 +107,18 @@ std::string DialplanBody(const std::vector<ProvisionedExtension>& sorted) {
 std::string AuthIdFor(int number) { return absl::StrCat(number, "-auth"); }
 
 absl::StatusOr<RenderedConfig> RenderAsteriskConfig(
-    std::vector<ProvisionedExtension> extensions) {
+    std::vector<ProvisionedExtension> extensions, const EndpointProfile& profile) {
   std::sort(extensions.begin(), extensions.end(),
             [](const auto& a, const auto& b) { return a.number < b.number; });
   if (absl::Status status = CheckInvariants(extensions); !status.ok()) {
     return status;
   }
-  const std::string pjsip_body = PjsipBody(extensions);
+  // A profile is checked when it is read; checked again here because its
+  // values are written into the file verbatim.
+  if (absl::Status status = ValidateEndpointProfile(profile); !status.ok()) {
+    return status;
+  }
+  const std::string pjsip_body = PjsipBody(extensions, profile);
   const std::string dialplan_body = DialplanBody(extensions);
   RenderedConfig config;
   // Hash both bodies together, length-prefixed so no split of the same bytes

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/core/endpoint_profile.h"
 
 namespace pbx {
 
@@ -34,9 +35,11 @@ struct RenderedConfig {
 // Renders both files, sorted by extension and byte-for-byte deterministic.
 // INTERNAL when the input breaks an invariant the database guarantees (number
 // out of 1000-1999, duplicate number, secret outside [A-Za-z0-9]{22,64}):
-// such data must never be written to the PBX.
+// such data must never be written to the PBX; likewise when `profile` fails
+// ValidateEndpointProfile. Every endpoint and AOR gets `profile`'s options,
+// between its fixed lines (type, context / auth, aors) in the profile's order.
 absl::StatusOr<RenderedConfig> RenderAsteriskConfig(
-    std::vector<ProvisionedExtension> extensions);
+    std::vector<ProvisionedExtension> extensions, const EndpointProfile& profile);
 
 // The object ids Asterisk must hold after loading a rendered config; Apply
 // compares them with the live state.

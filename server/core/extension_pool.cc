@@ -1,9 +1,23 @@
 #include "server/core/extension_pool.h"
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "server/core/error_info.h"
 
 namespace pbx {
+
+int PortalObjectNumber(absl::string_view id, bool auth_suffix) {
+  if (auth_suffix && !absl::ConsumeSuffix(&id, "-auth")) return 0;
+  int number = 0;
+  if (id.size() != 4 || !absl::SimpleAtoi(id, &number) || !IsPortalExtension(number)) return 0;
+  return number;
+}
+
+bool IsPortalObjectId(absl::string_view id) {
+  return PortalObjectNumber(id, absl::EndsWith(id, "-auth")) != 0;
+}
 
 absl::Status ExtensionPoolExhaustedError() {
   // The reason tells this RESOURCE_EXHAUSTED apart from gRPC's own (a message

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace pbx {
 
@@ -16,6 +17,14 @@ inline constexpr int kExtensionPoolSize = kLastExtension - kFirstExtension + 1;
 constexpr bool IsPortalExtension(int number) {
   return number >= kFirstExtension && number <= kLastExtension;
 }
+
+// The number of a portal object id: "1005" (endpoint, aor, dialplan
+// extension) or, with `auth_suffix`, "1005-auth"; 0 for any other id (a
+// trunk, "2000", "01005").
+int PortalObjectNumber(absl::string_view id, bool auth_suffix = false);
+// Whether Asterisk object `id` is one the portal owns: "1000".."1999" or
+// "1000-auth".."1999-auth".
+bool IsPortalObjectId(absl::string_view id);
 
 // google.rpc.ErrorInfo reason of ExtensionPoolExhaustedError.
 inline constexpr char kExtensionPoolExhaustedReason[] = "EXTENSION_POOL_EXHAUSTED";

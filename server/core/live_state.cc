@@ -14,13 +14,6 @@
 namespace pbx {
 namespace {
 
-// Ids the portal owns: "1000".."1999" and "1000-auth".."1999-auth".
-bool IsPortalObjectId(absl::string_view id) {
-  absl::ConsumeSuffix(&id, "-auth");
-  int number;
-  return id.size() == 4 && absl::SimpleAtoi(id, &number) && IsPortalExtension(number);
-}
-
 void CompareIds(absl::string_view kind, const std::vector<std::string>& expected,
                 const std::vector<std::string>& live_all,
                 std::vector<std::string>& differences) {

@@ -52,8 +52,33 @@ PortalMetrics::PortalMetrics()
       apply_phase_seconds_(prometheus::BuildHistogram()
                                .Name("pbx_apply_phase_duration_seconds")
                                .Help("Duration of each Apply phase (read, render, connect, "
-                                     "upload, rename, reload, verify, audit), by outcome")
-                               .Register(*registry_)) {}
+                                     "connect, inspect, upload, rename, reload, verify, audit), "
+                                     "by outcome")
+                               .Register(*registry_)),
+      in_sync_(prometheus::BuildGauge()
+                   .Name("pbx_asterisk_in_sync")
+                   .Help("1 when the last drift check found the live Asterisk, its files and the "
+                         "database in agreement, 0 otherwise (or when it could not check)")
+                   .Register(*registry_)),
+      drift_findings_(prometheus::BuildGauge()
+                          .Name("pbx_drift_findings")
+                          .Help("Findings of the last drift check, by kind (GET /apply/drift)")
+                          .Register(*registry_)),
+      drift_checked_at_(prometheus::BuildGauge()
+                            .Name("pbx_drift_check_timestamp_seconds")
+                            .Help("When the last drift check ran (Unix time)")
+                            .Register(*registry_)),
+      drift_check_success_(prometheus::BuildGauge()
+                               .Name("pbx_drift_check_success")
+                               .Help("1 when the last drift check could read the host and the "
+                                     "database, 0 when it could not")
+                               .Register(*registry_)) {
+  // Both outcomes from 0, so an alert on the failure counter's increase sees
+  // the first failure after a start (a series born at 1 shows no increase).
+  for (ApplyOutcome outcome : {ApplyOutcome::kSuccess, ApplyOutcome::kFailure}) {
+    applies_.Add({{"outcome", std::string(ApplyOutcomeName(outcome))}});
+  }
+}
 
 void PortalMetrics::RecordRpc(absl::string_view full_method, absl::StatusCode code,
                               absl::Duration latency) {
@@ -76,6 +101,17 @@ void PortalMetrics::RecordApply(const ApplyAuditEntry& entry) {
   for (const ApplyPhase& phase : entry.phases) {
     apply_phase_seconds_.Add({{"phase", phase.name}, {"outcome", outcome}}, kPhaseBuckets)
         .Observe(static_cast<double>(phase.duration_us) / 1e6);
+  }
+}
+
+void PortalMetrics::RecordDriftCheck(const DriftCheckSummary& summary) {
+  in_sync_.Add({}).Set(summary.completed && summary.in_sync ? 1 : 0);
+  drift_check_success_.Add({}).Set(summary.completed ? 1 : 0);
+  drift_checked_at_.Add({}).Set(absl::ToDoubleSeconds(summary.checked_at - absl::UnixEpoch()));
+  for (DriftKind kind : kAllDriftKinds) {
+    const std::string name(DriftKindName(kind));
+    auto it = summary.counts.find(name);
+    drift_findings_.Add({{"kind", name}}).Set(it == summary.counts.end() ? 0 : it->second);
   }
 }
 

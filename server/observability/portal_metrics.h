@@ -5,6 +5,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/core/apply_audit.h"
+#include "server/core/drift.h"
 
 namespace pbx {
 
@@ -31,6 +33,10 @@ class PortalMetrics {
   // One Apply that ran, from its closed audit entry.
   void RecordApply(const ApplyAuditEntry& entry);
 
+  // The newest background drift check (whichever process ran it). The drift
+  // gauges exist from the first one on.
+  void RecordDriftCheck(const DriftCheckSummary& summary);
+
   // What the exposer serves and tests serialize.
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
@@ -41,6 +47,10 @@ class PortalMetrics {
   prometheus::Family<prometheus::Counter>& applies_;
   prometheus::Family<prometheus::Histogram>& apply_seconds_;
   prometheus::Family<prometheus::Histogram>& apply_phase_seconds_;
+  prometheus::Family<prometheus::Gauge>& in_sync_;
+  prometheus::Family<prometheus::Gauge>& drift_findings_;
+  prometheus::Family<prometheus::Gauge>& drift_checked_at_;
+  prometheus::Family<prometheus::Gauge>& drift_check_success_;
 };
 
 }  // namespace pbx

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "server/common/cancellation.h"
 #include "server/core/apply_audit.h"
+#include "server/core/drift.h"
 
 namespace pbx {
 
@@ -59,6 +60,16 @@ class ApplyStore {
     std::optional<ApplyAuditEntry> successful;
   };
   virtual absl::StatusOr<LatestApplies> LatestAudits() = 0;
+
+  // The background drift check, shared by every server process: true when
+  // this process (`checker`) may run the next check, i.e. no process claimed
+  // one within `interval`.
+  virtual absl::StatusOr<bool> ClaimDriftCheck(absl::Duration interval,
+                                               absl::string_view checker) = 0;
+  // Stores what the claimed check found (checked_at is set by the database).
+  virtual absl::Status RecordDriftCheck(const DriftCheckSummary& summary) = 0;
+  // The newest check; none before the first.
+  virtual absl::StatusOr<std::optional<DriftCheckSummary>> LatestDriftCheck() = 0;
 };
 
 }  // namespace pbx

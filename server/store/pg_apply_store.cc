@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
@@ -27,7 +28,7 @@ constexpr absl::string_view kAuditColumns =
     "(extract(epoch FROM finished_at) * 1000000)::bigint, triggered_by, asterisk_host, "
     "outcome, error_detail, user_count, content_hash, files::text, reload_output, "
     "verification, coalesce(duration_ms, 0), phases::text, coalesce(request_id, ''), "
-    "coalesce(triggered_by_key_id::text, ''), note";
+    "coalesce(triggered_by_key_id::text, ''), note, changed, forced";
 
 ApplyAuditEntry RowToAudit(const pqxx::row& row) {
   ApplyAuditEntry entry;
@@ -49,6 +50,8 @@ ApplyAuditEntry RowToAudit(const pqxx::row& row) {
   entry.request_id = row[14].as<std::string>();
   entry.triggered_by_key_id = row[15].as<std::string>();
   entry.note = row[16].as<std::string>();
+  entry.changed = row[17].as<bool>();
+  entry.forced = row[18].as<bool>();
   return entry;
 }
 
@@ -70,11 +73,12 @@ absl::StatusOr<ApplyAuditEntry> PgApplyStore::OpenAudit(const ApplyRequester& re
         transaction.exec(kMarkInterrupted);
         pqxx::row row = transaction.exec_params1(
             absl::StrCat("INSERT INTO apply_audit_log (triggered_by, asterisk_host, request_id,"
-                         " triggered_by_key_id, note)"
-                         " VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, '')::uuid, $5) RETURNING ",
+                         " triggered_by_key_id, note, forced, changed)"
+                         " VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, '')::uuid, $5, $6, false)"
+                         " RETURNING ",
                          kAuditColumns),
             requester.name, std::string(asterisk_host), requester.request_id, requester.key_id,
-            requester.note);
+            requester.note, requester.force);
         transaction.commit();
         return RowToAudit(row);
       });
@@ -86,11 +90,11 @@ absl::Status PgApplyStore::CloseAudit(ApplyAuditEntry& entry) {
     pqxx::row row = transaction.exec_params1(
         "UPDATE apply_audit_log SET finished_at = now(), outcome = $2, error_detail = $3,"
         " user_count = $4, content_hash = $5, files = $6::jsonb, reload_output = $7,"
-        " verification = $8, duration_ms = $9, phases = $10::jsonb WHERE id = $1"
-        " RETURNING (extract(epoch FROM finished_at) * 1000000)::bigint",
+        " verification = $8, duration_ms = $9, phases = $10::jsonb, changed = $11"
+        " WHERE id = $1 RETURNING (extract(epoch FROM finished_at) * 1000000)::bigint",
         entry.id, std::string(ApplyOutcomeName(entry.outcome)), entry.error_detail,
         entry.user_count, entry.content_hash, FilesToJson(entry.files), entry.reload_output,
-        entry.verification, entry.duration_ms, PhasesToJson(entry.phases));
+        entry.verification, entry.duration_ms, PhasesToJson(entry.phases), entry.changed);
     transaction.commit();
     entry.finished_at = absl::FromUnixMicros(row[0].as<int64_t>());
     return absl::OkStatus();
@@ -107,13 +111,13 @@ absl::StatusOr<ApplyAuditEntry> PgApplyStore::RecordRejectedApply(
         pqxx::row row = transaction.exec_params1(
             absl::StrCat("INSERT INTO apply_audit_log (started_at, finished_at, triggered_by,"
                          " asterisk_host, outcome, error_detail, duration_ms, request_id,"
-                         " triggered_by_key_id, note)"
+                         " triggered_by_key_id, note, forced, changed)"
                          " VALUES (now() - $3 * interval '1 millisecond', now(), $1, $2,"
-                         " 'failure', $4, $3, NULLIF($5, ''), NULLIF($6, '')::uuid, $7)"
-                         " RETURNING ",
+                         " 'failure', $4, $3, NULLIF($5, ''), NULLIF($6, '')::uuid, $7, $8,"
+                         " false) RETURNING ",
                          kAuditColumns),
             requester.name, std::string(asterisk_host), waited_ms, std::string(error_detail),
-            requester.request_id, requester.key_id, requester.note);
+            requester.request_id, requester.key_id, requester.note, requester.force);
         transaction.commit();
         return RowToAudit(row);
       });
@@ -162,6 +166,63 @@ absl::StatusOr<ApplyStore::LatestApplies> PgApplyStore::LatestAudits() {
         }
         return latest;
       });
+}
+
+absl::StatusOr<bool> PgApplyStore::ClaimDriftCheck(absl::Duration interval,
+                                                   absl::string_view checker) {
+  return pool_.Query<bool>([&](pqxx::connection& connection) -> absl::StatusOr<bool> {
+    pqxx::work transaction(connection);
+    // Four fifths of the interval, so a process ticking a little early
+    // still takes its turn, and one ticking half an interval after the
+    // claimer never checks twice per interval.
+    const pqxx::result claimed = transaction.exec_params(
+        "UPDATE drift_check SET claimed_at = now(), claimed_by = $2 WHERE id = 1 AND"
+        " (claimed_at IS NULL OR claimed_at <= now() - $1 * interval '1 millisecond')"
+        " RETURNING 1",
+        absl::ToInt64Milliseconds(interval) * 4 / 5, std::string(checker));
+    transaction.commit();
+    return !claimed.empty();
+  });
+}
+
+absl::Status PgApplyStore::RecordDriftCheck(const DriftCheckSummary& summary) {
+  nlohmann::json counts = nlohmann::json::object();
+  for (const auto& [kind, count] : summary.counts) counts[kind] = count;
+  return pool_.Run([&](pqxx::connection& connection) {
+    pqxx::work transaction(connection);
+    transaction.exec_params(
+        "UPDATE drift_check SET checked_at = now(), checked_by = $1, in_sync = $2,"
+        " finding_counts = $3::jsonb, error = $4 WHERE id = 1",
+        summary.checked_by,
+        summary.completed ? std::optional<bool>(summary.in_sync) : std::nullopt, counts.dump(),
+        summary.error);
+    transaction.commit();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::optional<DriftCheckSummary>> PgApplyStore::LatestDriftCheck() {
+  using Latest = std::optional<DriftCheckSummary>;
+  return pool_.Query<Latest>([&](pqxx::connection& connection) -> absl::StatusOr<Latest> {
+    const pqxx::result result = pqxx::nontransaction(connection).exec(
+        "SELECT (extract(epoch FROM checked_at) * 1000000)::bigint, checked_by, in_sync,"
+        " finding_counts::text, error FROM drift_check WHERE id = 1 AND checked_at IS NOT NULL");
+    if (result.empty()) return Latest();
+    const pqxx::row row = result[0];
+    DriftCheckSummary summary;
+    summary.checked_at = absl::FromUnixMicros(row[0].as<int64_t>());
+    summary.checked_by = row[1].as<std::string>();
+    summary.completed = !row[2].is_null();
+    summary.in_sync = summary.completed && row[2].as<bool>();
+    const nlohmann::json counts = nlohmann::json::parse(row[3].as<std::string>(), nullptr, false);
+    if (counts.is_object()) {
+      for (const auto& [kind, count] : counts.items()) {
+        if (count.is_number_integer()) summary.counts[kind] = count.get<int>();
+      }
+    }
+    summary.error = row[4].as<std::string>();
+    return Latest(std::move(summary));
+  });
 }
 
 }  // namespace pbx

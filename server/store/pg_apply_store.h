@@ -27,6 +27,10 @@ class PgApplyStore : public ApplyStore {
   absl::StatusOr<int> RecoverInterruptedApplies() override;
   absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit) override;
   absl::StatusOr<LatestApplies> LatestAudits() override;
+  absl::StatusOr<bool> ClaimDriftCheck(absl::Duration interval,
+                                       absl::string_view checker) override;
+  absl::Status RecordDriftCheck(const DriftCheckSummary& summary) override;
+  absl::StatusOr<std::optional<DriftCheckSummary>> LatestDriftCheck() override;
 
  private:
   PgPool& pool_;

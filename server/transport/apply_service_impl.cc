@@ -17,7 +17,7 @@ grpc::Status ApplyServiceImpl::Apply(grpc::ServerContext* context,
   // The deprecated triggered_by is read as the note, for older clients.
   const std::string& note = request->note().empty() ? request->triggered_by() : request->note();
   absl::StatusOr<ApplyAuditEntry> entry =
-      operations_.Apply(*caller, note, RequestIdOf(*context),
+      operations_.Apply(*caller, note, RequestIdOf(*context), request->force(),
                         [context] { return context->IsCancelled(); });
   if (!entry.ok()) return ToGrpcStatus(entry.status());
   ToProto(*entry, response->mutable_audit());
@@ -44,6 +44,22 @@ grpc::Status ApplyServiceImpl::GetApplyStatus(grpc::ServerContext*,
   }
   response->set_pending_changes(status->pending_changes);
   response->set_current_content_hash(status->current_content_hash);
+  return grpc::Status::OK;
+}
+
+grpc::Status ApplyServiceImpl::PreviewApply(grpc::ServerContext*, const v1::PreviewApplyRequest*,
+                                            v1::PreviewApplyResponse* response) {
+  absl::StatusOr<ApplyPreview> preview = inspector_.Preview();
+  if (!preview.ok()) return ToGrpcStatus(preview.status());
+  ToProto(*preview, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status ApplyServiceImpl::GetApplyDrift(grpc::ServerContext*, const v1::GetApplyDriftRequest*,
+                                             v1::GetApplyDriftResponse* response) {
+  absl::StatusOr<DriftStatus> drift = inspector_.Drift();
+  if (!drift.ok()) return ToGrpcStatus(drift.status());
+  ToProto(*drift, response);
   return grpc::Status::OK;
 }
 

@@ -2,14 +2,16 @@
 #define PBX_SERVER_TRANSPORT_APPLY_SERVICE_IMPL_H_
 
 #include "pbx/v1/apply_service.grpc.pb.h"
+#include "server/apply/apply_inspection.h"
 #include "server/apply/apply_operations.h"
 
 namespace pbx {
 
-// Decodes, calls ApplyOperations, encodes.
+// Decodes, calls ApplyOperations (or ApplyInspector), encodes.
 class ApplyServiceImpl final : public v1::ApplyService::Service {
  public:
-  explicit ApplyServiceImpl(ApplyOperations& operations) : operations_(operations) {}
+  ApplyServiceImpl(ApplyOperations& operations, ApplyInspector& inspector)
+      : operations_(operations), inspector_(inspector) {}
 
   grpc::Status Apply(grpc::ServerContext* context, const v1::ApplyRequest* request,
                      v1::ApplyResponse* response) override;
@@ -19,9 +21,15 @@ class ApplyServiceImpl final : public v1::ApplyService::Service {
   grpc::Status GetApplyStatus(grpc::ServerContext* context,
                               const v1::GetApplyStatusRequest* request,
                               v1::GetApplyStatusResponse* response) override;
+  grpc::Status PreviewApply(grpc::ServerContext* context, const v1::PreviewApplyRequest* request,
+                            v1::PreviewApplyResponse* response) override;
+  grpc::Status GetApplyDrift(grpc::ServerContext* context,
+                             const v1::GetApplyDriftRequest* request,
+                             v1::GetApplyDriftResponse* response) override;
 
  private:
   ApplyOperations& operations_;
+  ApplyInspector& inspector_;
 };
 
 }  // namespace pbx

@@ -90,6 +90,69 @@ void ToProto(const ApplyAuditEntry& entry, v1::ApplyAuditEntry* proto) {
   proto->set_duration_ms(entry.duration_ms);
   proto->set_asterisk_host(entry.asterisk_host);
   for (const ApplyPhase& phase : entry.phases) ToProto(phase, proto->add_phases());
+  proto->set_changed(entry.changed);
+  proto->set_forced(entry.forced);
+}
+
+void ToProto(const ApplyPreview& preview, v1::PreviewApplyResponse* proto) {
+  for (int number : preview.diff.added) proto->add_added_extensions(number);
+  for (int number : preview.diff.removed) proto->add_removed_extensions(number);
+  for (const ExtensionChange& change : preview.diff.changed) {
+    v1::ExtensionChange* out = proto->add_changed_extensions();
+    out->set_extension(change.number);
+    for (const std::string& aspect : change.aspects) out->add_aspects(aspect);
+  }
+  for (const ApplyPreview::File& file : preview.files) {
+    v1::FilePreview* out = proto->add_files();
+    out->set_path(file.path);
+    out->set_rendered_sha256(file.rendered_sha256);
+    out->set_host_sha256(file.host_sha256.value_or(""));
+    out->set_exists_on_host(file.host_sha256.has_value());
+    out->set_differs(file.host_sha256 != file.rendered_sha256);
+  }
+  proto->set_would_write(preview.would_write);
+  proto->set_would_reload(preview.would_write);
+  proto->set_reason(preview.reason);
+  proto->set_user_count(preview.user_count);
+  proto->set_content_hash(preview.content_hash);
+}
+
+namespace {
+
+v1::DriftKind ToProto(DriftKind kind) {
+  switch (kind) {
+    case DriftKind::kFileChanged: return v1::DRIFT_KIND_FILE_CHANGED;
+    case DriftKind::kFileMissing: return v1::DRIFT_KIND_FILE_MISSING;
+    case DriftKind::kEndpointMissing: return v1::DRIFT_KIND_ENDPOINT_MISSING;
+    case DriftKind::kAorMissing: return v1::DRIFT_KIND_AOR_MISSING;
+    case DriftKind::kAuthMissing: return v1::DRIFT_KIND_AUTH_MISSING;
+    case DriftKind::kDialplanMissing: return v1::DRIFT_KIND_DIALPLAN_MISSING;
+    case DriftKind::kUnexpectedObject: return v1::DRIFT_KIND_UNEXPECTED_OBJECT;
+    case DriftKind::kPendingChanges: return v1::DRIFT_KIND_PENDING_CHANGES;
+  }
+  return v1::DRIFT_KIND_UNSPECIFIED;
+}
+
+}  // namespace
+
+void ToProto(const DriftStatus& drift, v1::GetApplyDriftResponse* proto) {
+  proto->set_in_sync(drift.report.in_sync());
+  for (const DriftFinding& finding : drift.report.findings) {
+    v1::DriftFinding* out = proto->add_findings();
+    out->set_kind(ToProto(finding.kind));
+    out->set_subject(finding.subject);
+    out->set_detail(finding.detail);
+  }
+  for (DriftKind kind : kAllDriftKinds) {
+    (*proto->mutable_counts())[std::string(DriftKindName(kind))] = drift.report.Count(kind);
+  }
+  if (drift.report.Count(DriftKind::kPendingChanges) > 0) {
+    proto->mutable_pending_changes()->set_added(drift.report.pending.added);
+    proto->mutable_pending_changes()->set_removed(drift.report.pending.removed);
+    proto->mutable_pending_changes()->set_changed(drift.report.pending.changed);
+  }
+  ToProto(drift.checked_at, proto->mutable_checked_at());
+  proto->set_asterisk_host(drift.asterisk_host);
 }
 
 void ToProto(const CreatedUser& created, v1::CreateUserResponse* proto) {

@@ -8,6 +8,7 @@ Fixtures:
   new_db         function: factory, new_db(hint) -> database URL of a fresh database (dropped afterwards)
   portal         function: server + gateway on a fresh database, healthy
   shared_portal  module: server + gateway on a fresh database shared by one module's tests
+  module_portals module: ModulePortals, to start portals (own environment) that one module's tests share
   portal_pair    function: two servers (each with its own gateway) on one fresh database
   portals        function: ProcessSet to start more portals; all are SIGTERMed at teardown and must exit 0
   own_cluster    function: a separate cluster started with deploy/lib/pg (outage tests)
@@ -105,6 +106,33 @@ def shared_portal(pg, request):
     dbs = _DbSet(pg, request.module.__name__[5:25])
     try:
         yield ps.start(dbs())
+        _finish(ps)
+    finally:
+        ps.stop_all()
+        dbs.drop_all()
+
+
+class ModulePortals:
+    """Portals and databases that live for one test module (stopped, and must exit 0, at its end)."""
+
+    def __init__(self, ps: h.ProcessSet, dbs: _DbSet):
+        self.ps = ps
+        self.dbs = dbs
+
+    def new_db(self, hint: str | None = None) -> str:
+        return self.dbs(hint)
+
+    def start(self, db_url: str | None = None, **kw) -> h.Portal:
+        """A portal on DB_URL (default: a fresh database); keywords as ProcessSet.start (server_env=...)."""
+        return self.ps.start(db_url or self.dbs(), **kw)
+
+
+@pytest.fixture(scope="module")
+def module_portals(pg, request):
+    ps = _process_set(request)
+    dbs = _DbSet(pg, request.module.__name__[5:25])
+    try:
+        yield ModulePortals(ps, dbs)
         _finish(ps)
     finally:
         ps.stop_all()

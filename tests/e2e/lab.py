@@ -18,6 +18,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import harness as h
@@ -195,6 +196,11 @@ class Lab:
     def contacts(self) -> str:
         return self.cli("pjsip show contacts")
 
+    def contact_status(self, ext: int) -> str | None:
+        """The qualify status of EXT's contact in `pjsip show contacts` (Avail, Unavail, Unknown, NonQual)."""
+        m = re.search(rf"^\s*Contact:\s+{ext}/\S+\s+\S+\s+(\S+)", self.contacts(), re.M)
+        return m.group(1) if m else None
+
     def channels(self) -> str:
         return self.cli("core show channels concise")
 
@@ -274,6 +280,27 @@ class Lab:
             f.seek(offset)
             return f.read().decode("utf-8", errors="replace")
 
+    def file_stats(self) -> list[tuple[int, int]]:
+        """(inode, mtime in ns) of the pjsip and the dialplan file: what a rewrite (temporary + rename) changes."""
+        return [(p.stat().st_ino, p.stat().st_mtime_ns) for p in (self.pjsip_file, self.dialplan_file)]
+
+    @contextlib.contextmanager
+    def watch_reloads(self):
+        """Evidence of the reloads Asterisk runs inside the block:
+        `with lab.watch_reloads() as w: ...; w.dialplan_reloaded(); w.pjsip_reloads()`.
+
+        Verified on the lab's Asterisk 22: every `pjsip reload` (or `module reload res_pjsip.so`) logs one NOTICE
+        "sorcery.c: Type 'system' is not reloadable, maintaining previous values" to messages.log (the lab's
+        pjsip.conf has a [system] section); `dialplan reload` logs nothing at the levels messages.log keeps, but it
+        drops every context the CLI added at run time (registrar pbx_config), so a marker context added before the
+        block is gone after a dialplan reload and still there without one. Nothing else (the drift check, Preview,
+        `pjsip list ...`) logs either."""
+        w = ReloadWatch(self)
+        try:
+            yield w
+        finally:
+            w.close()
+
     def config_errors_since(self, offset: int) -> list[str]:
         """ERROR/WARNING lines of the config loaders (PJSIP sorcery, config parser, dialplan) logged since OFFSET:
         a rejected object shows up only here, the reload itself always 'succeeds'."""
@@ -328,6 +355,43 @@ class Lab:
         argv = self.sipp_argv(scenario, **kw)
         d = self._sipp_dir(tag)
         return SippProcess(argv, d)
+
+
+RELOAD_NOTICE = "sorcery.c: Type 'system' is not reloadable"
+RELOAD_MARKER_CONTEXT = "e2e-reload-marker"
+
+
+class ReloadWatch:
+    """See Lab.watch_reloads."""
+
+    def __init__(self, lab: Lab):
+        self.lab = lab
+        lab.cli_run(f"dialplan remove context {RELOAD_MARKER_CONTEXT}")
+        lab.cli(f"dialplan add extension 1,1,NoOp(e2e-reload-marker) into {RELOAD_MARKER_CONTEXT}")
+        assert self._marker_present(), "could not add the dialplan reload marker"
+        self.offset = lab.messages_log_size()
+
+    def _marker_present(self) -> bool:
+        r = self.lab.cli_run(f"dialplan show {RELOAD_MARKER_CONTEXT}")
+        return f"Context '{RELOAD_MARKER_CONTEXT}' created by" in r.stdout
+
+    def dialplan_reloaded(self) -> bool:
+        return not self._marker_present()
+
+    def pjsip_reloads(self) -> int:
+        """How many pjsip reloads logged since the block began. Asterisk's logger writes from its own thread, so
+        this runs one more `pjsip reload` as a marker and waits for its line: every earlier line is written by
+        then (the marker pjsip reload leaves the dialplan marker alone)."""
+        def count() -> int:
+            return self.lab.messages_log_since(self.offset).count(RELOAD_NOTICE)
+        before = count()
+        self.lab.cli("pjsip reload")
+        h.wait_until(lambda: count() > before, 10, 0.02, "the marker pjsip reload's line in messages.log")
+        time.sleep(0.1)  # the logger thread writes what was queued with the marker in the same pass
+        return count() - 1
+
+    def close(self):
+        self.lab.cli_run(f"dialplan remove context {RELOAD_MARKER_CONTEXT}")
 
 
 class SippResult:

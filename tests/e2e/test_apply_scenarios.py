@@ -131,35 +131,43 @@ def test_write_failure_leaves_everything_as_it_was(apply_portal, lab, which):
     lab.assert_live([1000, 1001, 1002])
 
 
-def test_reload_failure_keeps_the_new_files(apply_portal, lab):
-    """Scenario 4: Asterisk is down -> 500 naming the failed reload; the new files stay on disk (= audit)."""
+def test_daemon_down_stops_the_apply_before_anything_is_written(apply_portal, lab):
+    """Scenario 4 (pre-flight): Asterisk is down -> 503 UNAVAILABLE before any write; both files stay
+    byte-identical (same inode and mtime), no temporaries; the attempt is audited as a failure that
+    changed nothing; once Asterisk is back the next Apply goes through."""
     L.create_user(apply_portal, "Before Stop", "before.stop@example.com")
     L.apply_ok(apply_portal)
     old_files = lab.files()
+    old_stats = [(p.stat().st_ino, p.stat().st_mtime_ns) for p in (lab.pjsip_file, lab.dialplan_file)]
     L.create_user(apply_portal, "During Stop", "during.stop@example.com")  # 1001
 
     lab.stop_asterisk()
     try:
         r = L.apply(apply_portal)
         files_after = lab.files()
+        stats_after = [(p.stat().st_ino, p.stat().st_mtime_ns) for p in (lab.pjsip_file, lab.dialplan_file)]
         stray = lab.stray_files()
     finally:
         lab.up()
-    h.assert_error(r, 500, h.INTERNAL)
-    assert "reload" in r.json["message"], f"the message does not name the failed reload: {r!r}"
+    h.assert_error(r, 503, h.UNAVAILABLE)
+    assert "Asterisk is not running" in r.json["message"], r
+    assert "nothing was written" in r.json["message"], r
     audit_id = L.error_audit_id(r)
     audit = L.audit_entry(apply_portal, audit_id)
     assert audit["outcome"] == "APPLY_OUTCOME_FAILURE", audit
-    assert "reload" in audit["error_detail"], audit
-    assert not audit.get("verification", "").startswith("ok"), audit
+    assert "Asterisk is not running" in audit["error_detail"], audit
+    assert audit["changed"] is False, audit
+    assert not audit.get("files"), audit
+    assert not audit.get("reload_output"), audit
+    assert [p["name"] for p in audit["phases"]] == ["read", "render", "connect", "inspect"], audit
 
-    assert files_after != old_files, "the new files were not left on disk"
-    assert "[1001]" in files_after[0].decode() and "exten => 1001," in files_after[1].decode(), files_after
+    assert files_after == old_files, "a file changed although the daemon was down"
+    assert stats_after == old_stats, "a file was replaced (inode or mtime changed)"
     assert not stray, stray
-    lab.assert_files_match_audit(audit)
 
-    # The restarted Asterisk read the files that were left; the next Apply verifies cleanly.
-    L.apply_ok(apply_portal)
+    # Asterisk is back: the next Apply writes, reloads and verifies.
+    audit = L.apply_ok(apply_portal)
+    assert audit["changed"] is True, audit
     lab.assert_live([1000, 1001])
 
 

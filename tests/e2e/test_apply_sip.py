@@ -40,11 +40,12 @@ def test_a_call_between_two_applied_users(apply_portal, lab):
     L.apply_ok(apply_portal)
     pw = {m["sip_credentials"]["extension"]: m["sip_credentials"]["password"] for m in made}
 
-    # The callee registers from port P, then answers on P (see tests/lab/uas_answer.xml for why two runs).
+    # The callee registers from port P, then answers on P (see tests/lab/phone.xml for why two runs), qualifies
+    # included: the default profile qualifies every AOR, and Asterisk does not dial a contact that is Unavail.
     callee_port = L.free_udp_port()
     reg = lab.register(1001, pw[1001], port=callee_port, tag="callee")
     assert reg.returncode == 0, reg.explain()
-    uas = lab.start_sipp("uas-1001", "uas_answer.xml", service="1001", port=callee_port, timeout_s=40)
+    uas = lab.start_sipp("uas-1001", "phone.xml", service="1001", port=callee_port, calls=1000, timeout_s=40)
     try:
         # Wait until the UAS holds its port (binding it ourselves fails then).
         def uas_bound():
@@ -56,6 +57,8 @@ def test_a_call_between_two_applied_users(apply_portal, lab):
             assert uas.popen.poll() is None, f"the UAS exited early: {uas.wait(1).explain()}"
             return False
         h.wait_until(uas_bound, 10, 0.05, "the sipp UAS to bind its port")
+        lab.cli("pjsip qualify 1001")
+        h.wait_until(lambda: lab.contact_status(1001) == "Avail", 10, 0.1, "1001's contact to answer a qualify")
 
         uac = lab.start_sipp("uac-1000-1001", "uac_call.xml", service="1001", user="1000", password=pw[1000],
                              timeout_s=40, extra=["-key", "caller", "1000"])

@@ -1,11 +1,13 @@
 """tests/bench cannot rot.
 
 - The smoke test: `tests/bench --quick` on the suite's PostgreSQL and Asterisk lab must produce every section of the
-  report (creates, batch create, list/get/update/rotate/delete, Apply, readiness, registrations, memory) with sane
+  report (creates, batch create, list/get/update/rotate/delete, Apply, no-op Apply, preview, readiness,
+  registrations, memory) with sane
   figures (nothing here asserts on speed: the targets are the benchmark's business). It runs the
   real command (load generator, reload floor, sipp, the server and gateway it starts) with --use-test-env, holding
   the `lab` fixture's lock so no other test applies to the lab meanwhile. About 10 s.
-- Its verdicts: the target arithmetic at the limits, the floor-statement comparison, the sipp injection file.
+- Its verdicts: the target arithmetic at the limits, the floor-statement comparison, the sipp injection file, and
+  that Apply and Preview still ask the server's host inspection for the reads their references model.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ def assert_latencies(s: dict, count: int, what: str):
 
 def test_quick_bench_reports_every_section(pg, lab, tmp_path):
     results = run_quick_bench(pg, lab, tmp_path)
-    assert set(results) >= {"meta", "create", "statements", "batch", "token_check", "reads", "apply", "readiness",
-                            "registrations", "memory", "targets"}
+    assert set(results) >= {"meta", "create", "statements", "batch", "token_check", "reads", "apply", "noop_apply",
+                            "preview", "readiness", "registrations", "memory", "targets"}
 
     creates = {(s["path"], s["concurrency"]): s for s in results["create"]}
     assert set(creates) == {(p, c) for p in ("postgres", "grpc", "rest") for c in QUICK.create_clients}
@@ -74,12 +76,43 @@ def test_quick_bench_reports_every_section(pg, lab, tmp_path):
         assert len(a["runs"]) == QUICK.apply_runs, a
         for run in a["runs"]:
             assert run["user_count"] == a["users"] and run["wall_ms"] > 0, run
+            assert run["changed"] is True, run  # a changing Apply, not a no-op
             assert run["phases"] and all(p["duration_us"] >= 0 for p in run["phases"]), run
+            assert {"inspect", "upload", "reload"} <= {p["name"] for p in run["phases"]}, run
         assert a["phases"] and a["wall_median_ms"] > 0, a
         for kind in ("cold_ms", "warm_ms"):
             floor = a["floor"][kind]
             assert len(floor["all"]) == QUICK.floor_runs and 0 < floor["min"] <= floor["median"] <= floor["max"], a
         assert a["ratio_to_cold_floor"] > 0 and a["ratio_to_warm_floor"] > 0, a
+
+    noop = results["noop_apply"]
+    assert noop["users"] == QUICK.phones and len(noop["runs"]) == QUICK.apply_runs, noop
+    for run in noop["runs"]:
+        names = {p["name"] for p in run["phases"]}
+        assert run["changed"] is False and "inspect" in names and not names & {"upload", "reload"}, run
+    assert {r["path"] for r in noop["api"]} == {"grpc", "rest"}, noop["api"]
+    for r in noop["api"]:
+        assert_latencies(r, QUICK.inspection_samples, f"no-op apply {r['path']}")
+    floor = noop["floor"]
+    assert floor["inspect"] == steps.NOOP_INSPECTION and len(floor["commands"]) == 6, floor
+    assert floor["live"]["endpoints"] >= QUICK.phones and floor["live"]["dialplan"] >= QUICK.phones, floor
+    assert noop["ratio_to_floor"] > 0 and noop["grpc_ratio_to_floor"] > 0, noop
+    assert noop["server_inspection_in_source"], "steps.SERVER_INSPECTION_SOURCES is out of date"
+
+    preview = results["preview"]
+    assert preview["users"] == QUICK.phones, preview
+    assert preview["changed_answer"]["would_write"] and not preview["in_sync_answer"]["would_write"], preview
+    for key in ("api", "in_sync_api"):
+        assert {r["path"] for r in preview[key]} == {"grpc", "rest"}, preview[key]
+        for r in preview[key]:
+            assert_latencies(r, QUICK.inspection_samples, f"preview {key} {r['path']}")
+    floor = preview["floor"]
+    assert floor["inspect"] == steps.PREVIEW_INSPECTION and len(floor["commands"]) == 2, floor
+    assert all(b > 0 for b in floor["file_bytes"]) and floor["live"] is None, floor
+    for floor in (noop["floor"], preview["floor"]):
+        for key in ("ms", "inspect_ms"):
+            assert floor["runs"] == QUICK.inspection_samples and 0 < floor[key]["p50"] <= floor[key]["p95"], floor
+    assert preview["ratio_to_floor"] > 0 and preview["in_sync_ratio_to_floor"] > 0, preview
 
     token = results["token_check"]
     assert token["runs"] == QUICK.token_check_runs and token["keys"] == 1000, token
@@ -107,19 +140,21 @@ def test_quick_bench_reports_every_section(pg, lab, tmp_path):
         mem = results["memory"][process]
         assert mem["peak_kb"] >= mem["rss_kb"] > 0, results["memory"]
 
-    assert len(results["targets"]) == 2 * len(QUICK.create_clients) + 7, results["targets"]
+    assert len(results["targets"]) == 2 * len(QUICK.create_clients) + 9, results["targets"]
     assert all(isinstance(t["met"], bool) and t["figure"] for t in results["targets"]), results["targets"]
 
     markdown = (tmp_path / "benchmarks.md").read_text()
     for heading in ("## Targets", "## Create user", "## Batch create", "## One user per request", "## List, get",
-                    "## Apply phases", "## Readiness", "## Registrations", "## Memory"):
+                    "## Apply that changes something", "## Apply phases", "## No-op Apply", "## Preview",
+                    "## Readiness", "## Registrations", "## Memory"):
         assert heading in markdown, f"{heading!r} missing from benchmarks.md"
 
 
 # --------------------------------------------------------------------------- verdicts (no services)
 
 def synthetic_results(*, rest=1.5, grpc=1.0, pg=0.5, batch=200.0, rows=100.0, singles=4000.0, list_ms=9.99,
-                      apply_ms=130.0, floor_ms=100.0, ready_ms=2000.0, registered=1000, contacts=1000,
+                      apply_ms=130.0, floor_ms=100.0, noop_ms=39.0, inspection_ms=30.0, preview_ms=30.0,
+                      file_read_ms=20.0, ready_ms=2000.0, registered=1000, contacts=1000,
                       registrations=150.0, contacts_ms=100.0, answered=1000, server_kb=48828) -> dict:
     def lat(path, p50):
         return {"path": path, "concurrency": 1, "p50_ms": p50, "p99_ms": p50}
@@ -133,6 +168,12 @@ def synthetic_results(*, rest=1.5, grpc=1.0, pg=0.5, batch=200.0, rows=100.0, si
         "apply": [{"users": 1000, "wall_median_ms": apply_ms, "ratio_to_cold_floor": apply_ms / floor_ms,
                    "ratio_to_warm_floor": apply_ms / floor_ms,
                    "floor": {"cold_ms": {"median": floor_ms}, "warm_ms": {"median": floor_ms}}}],
+        "noop_apply": {"users": 1000, "api": [{"path": "rest", "p50_ms": noop_ms}, {"path": "grpc", "p50_ms": noop_ms}],
+                       "floor": {"ms": {"p50": inspection_ms}}, "ratio_to_floor": noop_ms / inspection_ms,
+                       "grpc_ratio_to_floor": noop_ms / inspection_ms},
+        "preview": {"users": 1000, "api": [{"path": "rest", "p50_ms": preview_ms},
+                                           {"path": "grpc", "p50_ms": preview_ms}],
+                    "floor": {"ms": {"p50": file_read_ms}}, "ratio_to_floor": preview_ms / file_read_ms},
         "readiness": {"phones": 1000, "ready_ms": ready_ms, "after_apply": {"successful": registered},
                       "contacts_after_apply": contacts, "sipp_alone": {"ms": 500.0}},
         "registrations": {"phones": 1000, "api": [{"path": "rest", "p50_ms": registrations}],
@@ -147,9 +188,9 @@ def verdicts(results) -> list[bool]:
     return [t["met"] for t in report.evaluate_targets(results)]
 
 
-# The order of the targets: REST vs gRPC, REST vs Postgres, batch vs rows, batch vs singles, list, Apply, readiness,
-# registrations, memory.
-ALL_MET = [True] * 9
+# The order of the targets: REST vs gRPC, REST vs Postgres, batch vs rows, batch vs singles, list, changing Apply,
+# no-op Apply, preview, readiness, registrations, memory.
+ALL_MET = [True] * 11
 
 
 def missed(*indexes: int) -> list[bool]:
@@ -158,7 +199,8 @@ def missed(*indexes: int) -> list[bool]:
 
 def test_targets_are_met_exactly_at_their_limits():
     # REST 1.5x gRPC and 3x Postgres, batch 2x the rows and 20x faster than singles, list 9.99 ms, Apply 1.3x the
-    # floor, 2 s, registrations 1.5x `pjsip show contacts`, 48828 kB = 49.99 MB
+    # floor, no-op Apply 1.3x its round trip, preview 1.5x the file read, 2 s, registrations 1.5x
+    # `pjsip show contacts`, 48828 kB = 49.99 MB
     assert verdicts(synthetic_results()) == ALL_MET
 
 
@@ -169,18 +211,26 @@ def test_targets_are_missed_just_past_their_limits():
     assert verdicts(synthetic_results(singles=3999.9)) == missed(3)
     assert verdicts(synthetic_results(list_ms=10.0)) == missed(4)
     assert verdicts(synthetic_results(apply_ms=130.1)) == missed(5)
-    assert verdicts(synthetic_results(ready_ms=2000.1)) == missed(6)
-    assert verdicts(synthetic_results(registrations=150.1)) == missed(7)
-    assert verdicts(synthetic_results(server_kb=48829)) == missed(8)
+    assert verdicts(synthetic_results(noop_ms=39.01)) == missed(6)
+    assert verdicts(synthetic_results(preview_ms=30.01)) == missed(7)
+    assert verdicts(synthetic_results(ready_ms=2000.1)) == missed(8)
+    assert verdicts(synthetic_results(registrations=150.1)) == missed(9)
+    assert verdicts(synthetic_results(server_kb=48829)) == missed(10)
 
 
 def test_readiness_is_missed_when_a_phone_did_not_register_however_fast():
-    assert verdicts(synthetic_results(ready_ms=10, registered=999))[6] is False
-    assert verdicts(synthetic_results(ready_ms=10, contacts=999))[6] is False
+    assert verdicts(synthetic_results(ready_ms=10, registered=999))[8] is False
+    assert verdicts(synthetic_results(ready_ms=10, contacts=999))[8] is False
 
 
 def test_registrations_are_missed_when_the_answer_misses_a_phone_however_fast():
-    assert verdicts(synthetic_results(registrations=10, answered=999))[7] is False
+    assert verdicts(synthetic_results(registrations=10, answered=999))[9] is False
+
+
+def test_inspection_references_still_model_the_servers_reads():
+    # The no-op Apply and preview floors take their commands from InspectHost; which reads Apply and Preview ask it
+    # for is checked here, without services, so a change on the server side shows up in the suite.
+    assert steps.server_inspection_in_source(), "update steps.SERVER_INSPECTION_SOURCES and the --inspect kinds"
 
 
 def test_floor_statements_must_all_have_run_through_the_server():

@@ -73,8 +73,10 @@ def test_a_register_shows_up_with_every_contact_field(reg_portal, lab):
     contact = got["contacts"][0]
     assert contact["uri"] == f"sip:1000@127.0.0.1:{port}", contact
     assert contact["user_agent"] == REGISTER_USER_AGENT, contact
-    # The portal's AORs are not qualified: Asterisk's status for that, and no round-trip time.
-    assert contact["status"] == "NonQual" and contact["rtt_ms"] == 0, contact
+    # The portal's AORs are qualified (the default profile's qualify_frequency), and this sipp answers no
+    # OPTIONS: Asterisk says NonQual until its first qualify ends, then Unavail; either way no round-trip time
+    # (test_endpoint_profile.py has a phone that answers, and its time).
+    assert contact["status"] in ("NonQual", "Unknown", "Unavail") and contact["rtt_ms"] == 0, contact
     # Asterisk grants the 60 s asked for (its minimum_expiration); the astdb keeps whole seconds.
     lapses_in = timestamp(contact["expires_at"]) - registered_at
     assert 0 < lapses_in <= REGISTER_EXPIRES_S + 1, (contact, registered_at)

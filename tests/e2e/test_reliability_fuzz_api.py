@@ -70,6 +70,8 @@ OPERATIONS = {
     "ApplyService_Apply": "POST /apply",
     "ApplyService_ListApplyAudit": "GET /apply/audit",
     "ApplyService_GetApplyStatus": "GET /apply/status",
+    "ApplyService_PreviewApply": "POST /apply:preview",
+    "ApplyService_GetApplyDrift": "GET /apply/drift",
     "ApiKeyService_CreateApiKey": "POST /api-keys",
     "ApiKeyService_ListApiKeys": "GET /api-keys",
     "ApiKeyService_DeleteApiKey": "DELETE /api-keys/{id}",
@@ -97,6 +99,9 @@ EXAMPLES = {
     "AuditService_ListAuditEvents": {"positive": 30, "negative": 20},
     "ApplyService_Apply": {"positive": 6, "negative": 4, "well-formed": 4},
     "ApplyService_GetApplyStatus": {"positive": 20},
+    # Each reads both files (and for drift the live lists) over SSH.
+    "ApplyService_PreviewApply": {"positive": 10, "negative": 10},
+    "ApplyService_GetApplyDrift": {"positive": 10},
     "ApplyService_ListApplyAudit": {"positive": 40, "negative": 30},
     "ApiKeyService_CreateApiKey": {"positive": 40, "negative": 30, "well-formed": 30},
     "ApiKeyService_ListApiKeys": {"positive": 10},

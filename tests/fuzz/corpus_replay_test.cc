@@ -19,6 +19,7 @@
 extern "C" int FuzzValidationOneInput(const uint8_t* data, size_t size);
 extern "C" int FuzzRenderOneInput(const uint8_t* data, size_t size);
 extern "C" int FuzzRegistrationsOneInput(const uint8_t* data, size_t size);
+extern "C" int FuzzConfigDiffOneInput(const uint8_t* data, size_t size);
 
 namespace {
 
@@ -70,5 +71,6 @@ TEST(FuzzCorpusReplay, Render) { ReplayAll(FuzzRenderOneInput, "fuzz_render", 10
 TEST(FuzzCorpusReplay, Registrations) {
   ReplayAll(FuzzRegistrationsOneInput, "fuzz_registrations", 10);
 }
+TEST(FuzzCorpusReplay, ConfigDiff) { ReplayAll(FuzzConfigDiffOneInput, "fuzz_config_diff", 8); }
 
 }  // namespace

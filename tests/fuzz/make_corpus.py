@@ -4,9 +4,11 @@
 Inputs are fields separated by "\\|" with "\\\\" for a literal backslash (tests/fuzz/fuzz_input.h):
   fuzz_validation: name, email, user id, Apply note, then metadata key, value, ...
                    (the id doubles as a request id, the note as an update mask: paths split at ",")
-  fuzz_render:     number, secret, number, secret, ...
+  fuzz_render:     number, secret, number, secret, ...; or first "profile:" + an endpoint profile file's text
   fuzz_registrations: the contact listing (`pjsip show aors`), the registrar's records
                    (`database show registrar/contact`)
+  fuzz_config_diff: a pjsip file, a dialplan file (as Preview and Drift read them from the host), then
+                   the extensions to render (two bytes each: number offset, secret letter)
 """
 import json
 import pathlib
@@ -98,6 +100,12 @@ VALIDATION = {
     "metadata_odd_count": encode(["Ada", "a@example.com", UUID, "", "lonely"]),
 }
 
+NAT_PROFILE = ("qualify_frequency = 30\ndtmf_mode = RFC4733\nrewrite_contact = true\nforce_rport = yes\n"
+               "rtp_symmetric = yes\nallow = G722, ulaw,alaw\nqualify_timeout = 2.50\ntransport = transport-udp\n")
+EVERY_OPTION = ("allow=opus,ulaw\ndirect_media=yes\ndtmf_mode=auto_info\nrtp_symmetric=yes\nforce_rport=no\n"
+                "rewrite_contact=yes\nice_support=yes\ntransport=tls\ntimers=required\n100rel=peer_supported\n"
+                "max_contacts=10\nremove_existing=no\nqualify_frequency=0\nqualify_timeout=60\n")
+
 RENDER = {
     "golden_three_users": encode(["1005", SECRET_C, "1000", SECRET_A, "1001", SECRET_B]),
     "golden_no_users": b"",
@@ -131,6 +139,22 @@ RENDER = {
     "secret_10k": encode(["1000", "A" * 10240]),
     "missing_secret": encode(["1000", SECRET_A, "1001"]),
     "one_bad_among_good": encode(["1000", SECRET_A, "1001", SECRET_B + "=", "1002", SECRET_C]),
+    # Endpoint profiles (the first field, "profile:" + the file's text).
+    "profile_nat": encode(["profile:" + NAT_PROFILE, "1005", SECRET_C, "1000", SECRET_A, "1001", SECRET_B]),
+    "profile_every_option": encode(["profile:" + EVERY_OPTION, "1000", SECRET_A]),
+    "profile_empty": encode(["profile:", "1000", SECRET_A]),
+    "profile_crlf_comments": encode(["profile:# c\r\n; c\r\n\r\n  rtp_symmetric = TRUE \r\n", "1000", SECRET_A]),
+    "profile_unknown_option": encode(["profile:context = evil\n", "1000", SECRET_A]),
+    "profile_twice": encode(["profile:rtp_symmetric=yes\nrtp_symmetric=no\n", "1000", SECRET_A]),
+    "profile_no_equals": encode(["profile:rtp_symmetric yes\n", "1000", SECRET_A]),
+    "profile_disallow": encode(["profile:disallow=all\n", "1000", SECRET_A]),
+    "profile_newline_section": encode(["profile:rtp_symmetric = yes\n[1000](+)\npassword=evil\n", "1000", SECRET_A]),
+    "profile_hostile_values": encode(["profile:transport = udp;x\nallow = ulaw\r[x]\n"
+                                      "dtmf_mode = #include /etc/passwd\nqualify_timeout = 1e3\n"
+                                      "allow = ulaw,,alaw\nmax_contacts = 011\n", "1000", SECRET_A]),
+    "profile_nul_and_utf8": encode(["profile:transport = a\x00b\nallow = \u00fclaw\n", "1000", SECRET_A]),
+    "profile_with_bad_users": encode(["profile:" + NAT_PROFILE, "1000", SECRET_A, "1000", SECRET_B]),
+    "profile_oversized": encode(["profile:" + "#" * 70000, "1000", SECRET_A]),
 }
 
 # fuzz_registrations: outputs captured from the lab's Asterisk 22, as in tests/unit/registrations_test.cc
@@ -395,6 +419,32 @@ REGISTRATIONS = {
 }
 
 
+# fuzz_config_diff: the golden files as rendered, and as a person may have edited them on the host.
+GOLDEN = HERE.parent / "golden"
+PJSIP_3 = (GOLDEN / "three_users.generated_endpoints.conf").read_text()
+DIALPLAN_3 = (GOLDEN / "three_users.generated_routing.conf").read_text()
+PJSIP_NAT = (GOLDEN / "three_users_nat_profile.generated_endpoints.conf").read_text()
+PJSIP_0 = (GOLDEN / "no_users.generated_endpoints.conf").read_text()
+DIALPLAN_0 = (GOLDEN / "no_users.generated_routing.conf").read_text()
+HANDMADE = ("[1500]\ntype = endpoint\ncontext => synergy-internal\nauth=1500-auth\naors=1500\n"
+            "[1500-auth] ; hand-made\ntype=auth\nauth_type=userpass\nusername=1500\npassword=x\n"
+            "[1500]\ntype=aor\nmax_contacts=1\n[trunk]\ntype=endpoint\n[2000]\ntype=endpoint\n")
+HANDMADE_DIALPLAN = ("[other]\nexten => 1501,1,NoOp()\n[synergy-internal]\ninclude => other\n"
+                     "exten => 1500,1,Dial(PJSIP/1500,25)\n same => n,Hangup()\nexten => 9999,1,NoOp()\n")
+CONFIG_DIFF = {
+    "golden_three_users": encode([PJSIP_3, DIALPLAN_3, b"\x00a\x01b\x02c"]),
+    "golden_nat_profile": encode([PJSIP_NAT, DIALPLAN_3, b"\x10z"]),
+    "golden_no_users": encode([PJSIP_0, DIALPLAN_0, b""]),
+    "edited": encode([PJSIP_3.replace("direct_media=no", "direct_media = yes ; hand")
+                      .replace("[1001-auth]", "[trunk]\ntype=endpoint\n[1001-auth]") + "\n[1005]\ntype=endpoint\n",
+                      DIALPLAN_3.replace("exten => 1001,", "include => x\nexten => 1001,"), b"\x05\x05"]),
+    "handmade": encode([HANDMADE, HANDMADE_DIALPLAN, b"\xff\xff\x00\x00"]),
+    "crlf": encode([PJSIP_3.replace("\n", "\r\n"), DIALPLAN_3.replace("\n", "\r\n"), b""]),
+    "truncated": encode([PJSIP_3[: len(PJSIP_3) // 2], DIALPLAN_3[:40], b"\x01"]),
+    "garbage": encode(["[[[]]]\n=\n[\n]\x00\xff;;;\n[1000\ntype=endpoint", "[synergy-internal\nexten=>\nsame=>", b"\x00"]),
+}
+
+
 def write(harness, seeds):
     out = HERE / "corpus" / harness
     shutil.rmtree(out, ignore_errors=True)
@@ -407,3 +457,4 @@ if __name__ == "__main__":
     write("fuzz_validation", VALIDATION)
     write("fuzz_render", RENDER)
     write("fuzz_registrations", REGISTRATIONS)
+    write("fuzz_config_diff", CONFIG_DIFF)

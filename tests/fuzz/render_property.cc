@@ -98,8 +98,43 @@ bool SatisfiesInvariants(const std::vector<ProvisionedExtension>& extensions) {
   return true;
 }
 
+std::string CheckProfileIsSafe(const EndpointProfile& profile) {
+  const std::set<std::string> endpoint_names = {
+      "disallow",        "allow",       "direct_media", "dtmf_mode", "rtp_symmetric", "force_rport",
+      "rewrite_contact", "ice_support", "transport",    "timers",    "100rel"};
+  const std::set<std::string> aor_names = {"max_contacts", "remove_existing", "qualify_frequency",
+                                           "qualify_timeout"};
+  auto check = [](const std::vector<ProfileOption>& options, const std::set<std::string>& names,
+                  const char* kind) -> std::string {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < options.size(); ++i) {
+      const ProfileOption& o = options[i];
+      if (names.count(o.name) == 0) return std::string(kind) + " option not allowed: " + o.name;
+      if (!seen.insert(o.name).second) return std::string(kind) + " option twice: " + o.name;
+      if (o.value.empty() || o.value.size() > 200) return "bad value length for " + o.name;
+      for (char c : o.value) {
+        const bool safe = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ',' || c == '-';
+        if (!safe) return "unsafe character " + std::to_string(static_cast<int>(c)) + " in " + o.name;
+      }
+      if (o.name == "disallow" &&
+          (o.value != "all" || i + 1 >= options.size() || options[i + 1].name != "allow")) {
+        return "disallow is not all directly before allow";
+      }
+      if (o.name == "allow" && (i == 0 || options[i - 1].name != "disallow")) {
+        return "allow without disallow=all before it";
+      }
+    }
+    return "";
+  };
+  std::string problem = check(profile.endpoint, endpoint_names, "endpoint");
+  if (problem.empty()) problem = check(profile.aor, aor_names, "aor");
+  return problem;
+}
+
 std::string CheckRendered(const RenderedConfig& config,
-                          const std::vector<ProvisionedExtension>& extensions) {
+                          const std::vector<ProvisionedExtension>& extensions,
+                          const EndpointProfile& profile) {
   if (!IsLowerHex64(config.content_hash)) {
     return "content_hash is not 64 lower-case hex digits: " + config.content_hash;
   }
@@ -111,23 +146,20 @@ std::string CheckRendered(const RenderedConfig& config,
   KeyValues dialplan_entries;
   for (const ProvisionedExtension& e : sorted) {
     const std::string n = std::to_string(e.number);
-    pjsip.push_back({n,
-                     {{"type", "endpoint"},
-                      {"context", "synergy-internal"},
-                      {"disallow", "all"},
-                      {"allow", "ulaw,alaw"},
-                      {"direct_media", "no"},
-                      {"auth", n + "-auth"},
-                      {"aors", n}},
-                     Operator::kAssign});
+    KeyValues endpoint = {{"type", "endpoint"}, {"context", "synergy-internal"}};
+    for (const ProfileOption& o : profile.endpoint) endpoint.push_back({o.name, o.value});
+    endpoint.push_back({"auth", n + "-auth"});
+    endpoint.push_back({"aors", n});
+    pjsip.push_back({n, endpoint, Operator::kAssign});
     pjsip.push_back({n + "-auth",
                      {{"type", "auth"},
                       {"auth_type", "userpass"},
                       {"username", n},
                       {"password", e.sip_secret}},
                      Operator::kAssign});
-    pjsip.push_back(
-        {n, {{"type", "aor"}, {"max_contacts", "1"}, {"remove_existing", "yes"}}, Operator::kAssign});
+    KeyValues aor = {{"type", "aor"}};
+    for (const ProfileOption& o : profile.aor) aor.push_back({o.name, o.value});
+    pjsip.push_back({n, aor, Operator::kAssign});
     dialplan_entries.push_back({"exten", n + ",1,Dial(PJSIP/" + n + ",25)"});
     dialplan_entries.push_back({"same", "n,Hangup()"});
   }

@@ -1,8 +1,9 @@
-// Property test: for many generated extension sets (seeded, so reproducible),
-// what RenderAsteriskConfig writes parses with the Asterisk grammar checker
-// into exactly the expected sections and keys, and the files are printable
-// ASCII without '@'. Inputs that break an invariant are refused with INTERNAL
-// and nothing is rendered.
+// Property test: for many generated extension sets and endpoint profiles
+// (seeded, so reproducible), what RenderAsteriskConfig writes parses with the
+// Asterisk grammar checker into exactly the expected sections and keys, and
+// the files are printable ASCII without '@'. Inputs that break an invariant
+// are refused with INTERNAL and nothing is rendered; profile files with a bad
+// line are refused naming it.
 
 #include <algorithm>
 #include <climits>
@@ -13,6 +14,7 @@
 
 #include "gtest/gtest.h"
 #include "server/core/asterisk_config.h"
+#include "server/core/endpoint_profile.h"
 #include "server/core/sip_secret.h"
 #include "tests/fuzz/render_property.h"
 
@@ -77,9 +79,9 @@ TEST(RenderProperty, ValidInputsRenderExactlyTheExpectedSections) {
     SCOPED_TRACE("round " + std::to_string(round) + " of seed " + std::to_string(kSeed));
     const Provisioned p = Provision(gen);
     ASSERT_TRUE(render_property::SatisfiesInvariants(p.extensions));
-    auto config = RenderAsteriskConfig(p.extensions);
+    auto config = RenderAsteriskConfig(p.extensions, DefaultEndpointProfile());
     ASSERT_TRUE(config.ok()) << config.status();
-    ASSERT_EQ(render_property::CheckRendered(*config, p.extensions), "");
+    ASSERT_EQ(render_property::CheckRendered(*config, p.extensions, DefaultEndpointProfile()), "");
     ASSERT_EQ(render_property::CheckLiveStateRoundTrip(*config, p.extensions), "");
     // The files are printable ASCII and hold no email address.
     for (const std::string* file : {&config->pjsip, &config->dialplan}) {
@@ -122,9 +124,113 @@ TEST(RenderProperty, InputsBreakingAnInvariantAreRefused) {
         break;
     }
     ASSERT_FALSE(render_property::SatisfiesInvariants(extensions));
-    auto config = RenderAsteriskConfig(extensions);
+    auto config = RenderAsteriskConfig(extensions, DefaultEndpointProfile());
     ASSERT_FALSE(config.ok()) << "rendered an invalid input";
     EXPECT_EQ(config.status().code(), absl::StatusCode::kInternal) << config.status();
+  }
+}
+
+// Values each option accepts (in some spelling) and values it must refuse.
+struct OptionValues {
+  const char* name;
+  std::vector<std::string> good;
+  std::vector<std::string> bad;
+};
+
+const std::vector<OptionValues>& ProfileValues() {
+  static const std::vector<OptionValues> values = {
+      {"allow", {"ulaw", "alaw,ulaw", "G722, opus ,ulaw", "g729,gsm,ilbc,slin16,h264,vp8"},
+       {"", "all", "ulaw,,alaw", "ulaw,ulaw", "ulaw;alaw", "ulaw alaw", "mp3", "ulaw:20", "!ulaw"}},
+      {"direct_media", {"yes", "no", "TRUE", "False"}, {"", "1", "on", "y", "yes no", "no;"}},
+      {"dtmf_mode", {"rfc4733", "INBAND", "info", "auto", "auto_info"}, {"rfc2833", "auto info"}},
+      {"rtp_symmetric", {"yes", "no"}, {"maybe", "yes\\n[x]"}},
+      {"force_rport", {"yes", "no"}, {"0"}},
+      {"rewrite_contact", {"yes", "no"}, {"(+)"}},
+      {"ice_support", {"yes", "no"}, {"#include x"}},
+      {"transport", {"transport-udp", "t.1_x", std::string(64, 't')},
+       {std::string(65, 't'), "a b", "udp;x", "[x]", "x\xc3\xa9"}},
+      {"timers", {"no", "yes", "required", "always"}, {"forced2", "sometimes"}},
+      {"100rel", {"no", "yes", "required", "peer_supported"}, {"peer"}},
+      {"max_contacts", {"1", "10", "05"}, {"0", "11", "-1", "+2", "1.0", "one"}},
+      {"remove_existing", {"yes", "no"}, {"yess"}},
+      {"qualify_frequency", {"0", "30", "86400", "060"}, {"86401", "-1", "30s", "1e3", " "}},
+      {"qualify_timeout", {"0.1", "3", "2.5", "60", "60.000", "0.125"},
+       {"0", "0.09", "60.001", "1.2345", ".5", "5.", "1,5", "-1"}},
+  };
+  return values;
+}
+
+TEST(RenderProperty, GeneratedProfilesRenderExactlyTheExpectedSections) {
+  Generator gen(kSeed + 2);
+  const std::vector<ProvisionedExtension> extensions = {{1000, gen.Secret()},
+                                                        {1001, gen.Secret()}};
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    // Each option set or not, with a good value, in a shuffled order, with
+    // comments and blank lines in between.
+    std::vector<std::string> lines;
+    for (const OptionValues& option : ProfileValues()) {
+      if (gen.OneIn(2)) continue;
+      lines.push_back(std::string(option.name) + (gen.OneIn(2) ? " = " : "=") +
+                      option.good[gen.Uniform(0, option.good.size() - 1)]);
+    }
+    std::vector<int> order(lines.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+    std::shuffle(order.begin(), order.end(), std::mt19937_64(round));
+    std::string text;
+    for (int i : order) {
+      if (gen.OneIn(4)) text += gen.OneIn(2) ? "# note\n" : "\n";
+      text += lines[i] + (gen.OneIn(5) ? "\r\n" : "\n");
+    }
+    auto profile = ParseEndpointProfile(text);
+    ASSERT_TRUE(profile.ok()) << profile.status() << "\n" << text;
+    ASSERT_EQ(render_property::CheckProfileIsSafe(*profile), "") << text;
+    auto config = RenderAsteriskConfig(extensions, *profile);
+    ASSERT_TRUE(config.ok()) << config.status();
+    ASSERT_EQ(render_property::CheckRendered(*config, extensions, *profile), "") << text;
+  }
+}
+
+TEST(RenderProperty, ProfileFilesWithABadLineAreRefusedNamingIt) {
+  Generator gen(kSeed + 3);
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    // Good lines around one bad one, at a known line number.
+    const std::vector<OptionValues>& all = ProfileValues();
+    const OptionValues& victim = all[gen.Uniform(0, all.size() - 1)];
+    std::string text;
+    int line = 0;
+    for (const OptionValues& option : all) {
+      if (&option == &victim || gen.OneIn(2)) continue;
+      text += std::string(option.name) + "=" + option.good[0] + "\n";
+      ++line;
+    }
+    std::string bad_line;
+    switch (gen.Uniform(0, 3)) {
+      case 0:
+        bad_line = std::string(victim.name) + "=" + victim.bad[gen.Uniform(0, victim.bad.size() - 1)];
+        break;
+      case 1:
+        bad_line = std::string(victim.name) + "_x=yes";  // unknown
+        break;
+      case 2:
+        bad_line = std::string(victim.name) + " " + victim.good[0];  // no '='
+        break;
+      default:  // set twice
+        text += std::string(victim.name) + "=" + victim.good[0] + "\n";
+        ++line;
+        bad_line = std::string(victim.name) + "=" + victim.good[0];
+        break;
+    }
+    text += bad_line + "\n";
+    const int bad_line_number = line + 1;
+    auto profile = ParseEndpointProfile(text);
+    ASSERT_FALSE(profile.ok()) << "accepted:\n" << text;
+    EXPECT_EQ(profile.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(std::string(profile.status().message())
+                  .rfind("line " + std::to_string(bad_line_number) + ": ", 0),
+              0u)
+        << profile.status() << "\n" << text;
   }
 }
 

@@ -196,5 +196,77 @@ TEST_F(PgApplyStoreTest, StaleRunningRowsBecomeInterrupted) {
   EXPECT_THAT(latest->any->error_detail, ::testing::HasSubstr("stopped before"));
 }
 
+TEST_F(PgApplyStoreTest, ChangedAndForcedAreRecorded) {
+  ApplyRequester forced{"alice", "", "", "req-1"};
+  forced.force = true;
+  auto opened = store_->OpenAudit(forced, "local");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_TRUE(opened->forced);
+  EXPECT_FALSE(opened->changed) << "nothing is written yet";
+  ApplyAuditEntry entry = *opened;
+  entry.outcome = ApplyOutcome::kSuccess;
+  entry.changed = true;
+  ASSERT_TRUE(store_->CloseAudit(entry).ok());
+
+  auto unforced = store_->OpenAudit({"alice", "", "", "req-2"}, "local");
+  ASSERT_TRUE(unforced.ok());
+  entry = *unforced;
+  entry.outcome = ApplyOutcome::kSuccess;
+  entry.changed = false;
+  ASSERT_TRUE(store_->CloseAudit(entry).ok());
+
+  auto listed = store_->ListAudit(10);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_FALSE((*listed)[0].changed);
+  EXPECT_FALSE((*listed)[0].forced);
+  EXPECT_TRUE((*listed)[1].changed);
+  EXPECT_TRUE((*listed)[1].forced);
+  auto rejected = store_->RecordRejectedApply(forced, "local", absl::Seconds(1), "lock");
+  ASSERT_TRUE(rejected.ok());
+  EXPECT_TRUE(rejected->forced);
+  EXPECT_FALSE(rejected->changed);
+}
+
+TEST_F(PgApplyStoreTest, OneProcessClaimsEachDriftCheck) {
+  // Two server processes on one database: their own stores and pools.
+  PgApplyStore other(*pool_, kMaxWaiters);
+  auto none = store_->LatestDriftCheck();
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_value()) << "no check before the first";
+
+  auto first = store_->ClaimDriftCheck(absl::Seconds(60), "a:1");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(*first);
+  EXPECT_FALSE(*other.ClaimDriftCheck(absl::Seconds(60), "b:2")) << "claimed twice in one interval";
+  EXPECT_FALSE(*store_->ClaimDriftCheck(absl::Seconds(60), "a:1"));
+
+  DriftCheckSummary summary;
+  summary.completed = true;
+  summary.in_sync = false;
+  summary.checked_by = "a:1";
+  summary.counts = {{"FILE_CHANGED", 1}, {"UNEXPECTED_OBJECT", 2}};
+  ASSERT_TRUE(store_->RecordDriftCheck(summary).ok());
+  auto latest = other.LatestDriftCheck();
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_TRUE((*latest)->completed);
+  EXPECT_FALSE((*latest)->in_sync);
+  EXPECT_EQ((*latest)->checked_by, "a:1");
+  EXPECT_EQ((*latest)->counts.at("UNEXPECTED_OBJECT"), 2);
+  EXPECT_LE(absl::Now() - (*latest)->checked_at, absl::Minutes(1));
+
+  // An interval later (a short one here), the other process takes its turn.
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_TRUE(*other.ClaimDriftCheck(absl::Milliseconds(200), "b:2"));
+  DriftCheckSummary failed;
+  failed.checked_by = "b:2";
+  failed.error = "Asterisk is not running on its host";
+  ASSERT_TRUE(other.RecordDriftCheck(failed).ok());
+  latest = store_->LatestDriftCheck();
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_FALSE((*latest)->completed);
+  EXPECT_EQ((*latest)->error, failed.error);
+}
+
 }  // namespace
 }  // namespace pbx

@@ -112,6 +112,8 @@ def run(plan: steps.Plan, stack_description: str) -> dict:
         results["token_check"] = steps.measure_token_check(stack, plan)  # a tool of its own: not the server
         results["reads"] = step("list, get, update, rotate, delete", steps.measure_reads)
         results["apply"] = step("Apply", steps.measure_apply)
+        results["noop_apply"] = step("no-op Apply", steps.measure_noop_apply)
+        results["preview"] = step("preview", steps.measure_preview)
         results["readiness"] = step("readiness", steps.measure_readiness)
         results["registrations"] = step("registrations", steps.measure_registrations)
         results["memory"] = steps.measure_memory(stack)

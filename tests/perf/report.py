@@ -12,6 +12,8 @@ LIST_LIMIT_MS = 10
 REST_VS_GRPC_LIMIT = 1.5
 REST_VS_POSTGRES_LIMIT = 3
 APPLY_VS_FLOOR_LIMIT = 1.3
+NOOP_APPLY_VS_INSPECTION_LIMIT = 1.3
+PREVIEW_VS_FILE_READ_LIMIT = 1.5
 READY_LIMIT_MS = 2000
 BATCH_VS_ROWS_LIMIT = 2
 BATCH_SPEEDUP_MIN = 20
@@ -73,11 +75,30 @@ def evaluate_targets(results: dict) -> list[dict]:
                 f"< {LIST_LIMIT_MS} ms", r["p50_ms"] < LIST_LIMIT_MS))
     largest = results["apply"][-1]
     targets.append(_target(
-        f"Apply of {largest['users']} users within {APPLY_VS_FLOOR_LIMIT}x of the reload floor (cold)",
+        f"changing Apply of {largest['users']} users within {APPLY_VS_FLOOR_LIMIT}x of the reload floor (cold)",
         f"{_ms(largest['wall_median_ms'])} ms = {_ratio(largest['ratio_to_cold_floor'])}",
         f"floor {_ms(largest['floor']['cold_ms']['median'])} ms (warm {_ms(largest['floor']['warm_ms']['median'])}"
         f" ms: {_ratio(largest['ratio_to_warm_floor'])})", f"≤ {APPLY_VS_FLOOR_LIMIT}x",
         largest["ratio_to_cold_floor"] <= APPLY_VS_FLOOR_LIMIT))
+    n = results["noop_apply"]
+    n_rest, n_grpc = (next(r for r in n["api"] if r["path"] == p) for p in ("rest", "grpc"))
+    n_floor = n["floor"]["ms"]["p50"]
+    targets.append(_target(
+        f"no-op Apply of {n['users']} users within {NOOP_APPLY_VS_INSPECTION_LIMIT}x of one SSH round trip that "
+        "reads the four live lists and the two files' hashes (REST p50; every answer changed: false)",
+        f"{_ms(n_rest['p50_ms'])} ms = {_ratio(n['ratio_to_floor'])}",
+        f"round trip p50 {_ms(n_floor)} ms (gRPC {_ms(n_grpc['p50_ms'])} ms: {_ratio(n['grpc_ratio_to_floor'])})",
+        f"≤ {NOOP_APPLY_VS_INSPECTION_LIMIT}x", n_rest["p50_ms"] <= NOOP_APPLY_VS_INSPECTION_LIMIT * n_floor))
+    v = results["preview"]
+    v_rest, v_grpc = (next(r for r in v["api"] if r["path"] == p) for p in ("rest", "grpc"))
+    v_floor = v["floor"]["ms"]["p50"]
+    targets.append(_target(
+        f"preview of {v['users']} users within {PREVIEW_VS_FILE_READ_LIMIT}x of reading the two files over the kept "
+        "session (REST p50; one user changed, every answer would_write: true)",
+        f"{_ms(v_rest['p50_ms'])} ms = {_ratio(v['ratio_to_floor'])}",
+        f"`cat` of both files p50 {_ms(v_floor)} ms (gRPC {_ms(v_grpc['p50_ms'])} ms: "
+        f"{_ratio(v_grpc['p50_ms'] / v_floor)})",
+        f"≤ {PREVIEW_VS_FILE_READ_LIMIT}x", v_rest["p50_ms"] <= PREVIEW_VS_FILE_READ_LIMIT * v_floor))
     ready = results["readiness"]
     all_registered = ready["after_apply"]["successful"] == ready["phones"] == ready["contacts_after_apply"]
     targets.append(_target(
@@ -148,7 +169,7 @@ def tables(results: dict) -> list[Table]:
              "the list, each a transaction with its change-audit row."))
 
     out.append(Table(
-        "Apply (ms; median over the runs; floor: the two reloads over one SSH session)",
+        "Apply that changes something (ms; median over the runs; floor: the two reloads over one SSH session)",
         ["users", "runs", "Apply", "first (cold)", "server-side", "floor cold", "floor warm", "Apply / cold floor",
          "Apply / warm floor"],
         [[str(a["users"]), str(len(a["runs"])), _ms(a["wall_median_ms"]), _ms(a["wall_cold_ms"]),
@@ -159,15 +180,29 @@ def tables(results: dict) -> list[Table]:
           f"{_ms(a['floor']['warm_ms']['max'])})",
           _ratio(a["ratio_to_cold_floor"]), _ratio(a["ratio_to_warm_floor"])] for a in results["apply"]]))
 
+    phased = [(str(a["users"]), a) for a in results["apply"]]
+    if results.get("noop_apply"):
+        phased.append((f"{results['noop_apply']['users']} (no-op)", results["noop_apply"]))
     names = []
-    for a in results["apply"]:
+    for _, a in phased:
         names += [p["name"] for p in a["phases"] if p["name"] not in names]
+    order = ("read", "render", "connect", "inspect", "upload", "rename", "reload", "verify", "audit")
+    names = [n for n in order if n in names] + [n for n in names if n not in order]
     out.append(Table(
         "Apply phases (median ms, as the audit entry reports them, in order)",
         ["users"] + names + ["sum of medians"],
-        [[str(a["users"])] + [_ms(next((p["median_ms"] for p in a["phases"] if p["name"] == n), None))
-                              for n in names] + [_ms(sum(p["median_ms"] for p in a["phases"]))]
-         for a in results["apply"]]))
+        [[label] + [_ms(next((p["median_ms"] for p in a["phases"] if p["name"] == n), None))
+                    for n in names] + [_ms(sum(p["median_ms"] for p in a["phases"]))]
+         for label, a in phased],
+        note="inspect: the round trip before anything is written (server/asterisk/host_inspection.cc), run "
+             "while the users are read and rendered (so read and render overlap connect and inspect): both "
+             "files' sha256sum plus `core show uptime seconds` (pre-flight). When both files already hold the "
+             "rendered bytes, verify reads the four live lists; if they match, nothing is written: a no-op Apply "
+             "has no upload, rename or reload."))
+    if results.get("noop_apply"):
+        out.append(_noop_apply_table(results["noop_apply"]))
+    if results.get("preview"):
+        out.append(_preview_table(results["preview"]))
 
     t = results["token_check"]
     out.append(Table(
@@ -257,6 +292,76 @@ def _single_operations_table(results: dict) -> Table:
         rows.append(cells)
     return Table("One user per request, one client (ms; same run, from the tables around)",
                  ["operation", "gRPC p50", "gRPC p95", "REST p50", "REST p95"], rows)
+
+
+def _cli_row(label: str, cli: dict, reference_p50: float, key: str = "ms") -> list[str]:
+    return [label, _ms(cli[key]["p50"]), _ms(cli[key]["p95"]), _ms(cli[key]["max"]), str(cli["runs"]),
+            _ratio(cli[key]["p50"] / reference_p50)]
+
+
+def _api_row(label: str, r: dict, reference_p50: float) -> list[str]:
+    return [label, _ms(r["p50_ms"]), _ms(r.get("p95_ms")), _ms(r["max_ms"]), str(r["count"]),
+            _ratio(r["p50_ms"] / reference_p50)]
+
+
+def _inspection_warning(section: dict) -> str:
+    return "" if section.get("server_inspection_in_source", True) else (
+        " WARNING: server/apply/apply_operations.cc or apply_inspection.cc no longer asks InspectHost for the "
+        "reads this reference models; update steps.SERVER_INSPECTION_SOURCES and the --inspect kinds.")
+
+
+def _noop_apply_table(n: dict) -> Table:
+    floor = n["floor"]
+    floor_p50 = floor["ms"]["p50"]
+    rows = [_api_row("REST POST /apply, nothing changed", r, floor_p50) if r["path"] == "rest" else
+            _api_row("gRPC Apply, nothing changed", r, floor_p50) for r in n["api"]]
+    rows.append(_cli_row("one round trip: both files' sha256sum + the four live lists side by side, one exec, "
+                         "kept session (reference)", floor, floor_p50))
+    rows.append(_cli_row("the server's InspectHost for it, parsing included, kept session", floor, floor_p50,
+                         "inspect_ms"))
+    rows.append(_cli_row("the server's check of its kept session alone: `true`, one exec, kept session",
+                         n["session_check"], floor_p50))
+    live = floor.get("live") or {}
+    return Table(
+        f"No-op Apply of {n['users']} users (ms, one client, one request after another)",
+        ["what", "p50", "p95", "max", "samples", "p50 / round trip"], rows,
+        note=(f"Every timed Apply answered changed: false (checked by the load generator; any other answer fails "
+              f"the run); {len(n['runs'])} more through the driver gave the phases (median wall "
+              f"{_ms(n['wall_median_ms'])} ms, server-side {_ms(n['server_median_ms'])} ms). The reference is the "
+              "exec the server's own InspectHost sends (pbx-bench-cli-floor --inspect hashes-live records it "
+              "through a recording session, then times it): " + "; ".join(f"`{c}`" for c in floor["commands"])
+              + f". It found {live.get('endpoints', '?')} endpoints, {live.get('aors', '?')} aors, "
+              f"{live.get('auths', '?')} auths and {live.get('dialplan', '?')} synergy-internal extensions; "
+              f"{floor['output_bytes']} bytes came back. The server also checks its kept session (`true`) "
+              "before it reuses it, reads and renders the users and writes the audit entry."
+              + _inspection_warning(n)))
+
+
+def _preview_table(v: dict) -> Table:
+    floor = v["floor"]
+    floor_p50 = floor["ms"]["p50"]
+    rows = []
+    for r in v["api"]:
+        rows.append(_api_row(("REST POST /apply:preview" if r["path"] == "rest" else "gRPC PreviewApply")
+                             + ", one user changed (files differ)", r, floor_p50))
+    for r in v["in_sync_api"]:
+        rows.append(_api_row(("REST POST /apply:preview" if r["path"] == "rest" else "gRPC PreviewApply")
+                             + ", in sync (also reads the live lists; no target)", r, floor_p50))
+    rows.append(_cli_row("`cat` of both files side by side, one exec, kept session (reference)", floor, floor_p50))
+    rows.append(_cli_row("the server's InspectHost for it, parsing included, kept session", floor, floor_p50,
+                         "inspect_ms"))
+    changed = v["changed_answer"]
+    aspects = "; ".join(f"{c['extension']}: {', '.join(c['aspects'])}" for c in changed["changed"]) or "none"
+    sizes = ", ".join(f"{b} bytes" for b in floor.get("file_bytes", []))
+    return Table(
+        f"Preview of {v['users']} users (ms, one client, one request after another)",
+        ["what", "p50", "p95", "max", "samples", "p50 / file read"], rows,
+        note=(f"One user replaced before the timed previews (the files on the host no longer match): every answer "
+              f"said would_write: true (checked by the load generator); it showed {changed['added']} added, "
+              f"{changed['removed']} removed, changed {aspects}. In sync (right after the no-op Applies): every "
+              "answer said would_write: false; the server then reads the live lists too, in a second round trip. "
+              f"The reference is the exec the server's own InspectHost sends to read both files ({sizes}): "
+              + "; ".join(f"`{c}`" for c in floor["commands"]) + "." + _inspection_warning(v)))
 
 
 def _registrations_table(g: dict) -> Table:
@@ -372,8 +477,20 @@ METHOD = [
     "The pool holds 1000 extensions: creates run in rounds of at most 1000 on emptied and vacuumed tables "
     "(untimed, as is the refill before each round of deletes). A warm-up precedes every timed run.",
     "Apply: the users are created through the API, then Apply runs several times, each after one user was replaced "
-    "(so each pushes a real change). The figure is the wall time of `POST /apply` seen by the client; "
-    "\"first (cold)\" is the first run after the users were created. Phases come from the audit entry.",
+    "(so each pushes a real change; every answer must say changed: true, or the run fails). The figure is the wall "
+    "time of `POST /apply` seen by the client; \"first (cold)\" is the first run after the users were created. "
+    "Phases come from the audit entry.",
+    "No-op Apply: right after the changing Applies of the largest size, Apply runs again until it answers "
+    "changed: false, a few more times through the driver (their phases), then through the load generator (REST, "
+    "then gRPC; one client, every answer checked). The reference, measured just before: `pbx-bench-cli-floor "
+    "--inspect hashes-live`, which calls the server's InspectHost once through a recording session to learn the "
+    "exact exec it sends (both files' sha256sum and the four live lists, side by side), then times that exec on "
+    "one kept SSH session.",
+    "Preview: first in sync (every answer would_write: false), then after one user was replaced (would_write: true, "
+    "the common case), REST and gRPC, one client. The reference, measured just before the latter: "
+    "`pbx-bench-cli-floor --inspect contents`, the exec the server's InspectHost sends to read both files whole, "
+    "on one kept SSH session. The server's background drift check (default every 60 s) runs during the whole "
+    "benchmark, as in production.",
     "Reload floor: `pbx-bench-reload-floor` (C++, the server's own `SshAsteriskHost`) right after each size, on "
     "the files that Apply wrote (touched first, untimed, so Asterisk parses them as it does after an Apply): "
     "cold = open an SSH session, `asterisk -rx 'pjsip reload' && asterisk -rx 'dialplan reload'`, close; "

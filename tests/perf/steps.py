@@ -24,7 +24,7 @@ PERF_DIR = Path(__file__).resolve().parent
 REGISTER_SCENARIO = PERF_DIR / "register_many.xml"
 
 # Phases Apply reports, in the order they run; any other name the server reports is shown after these.
-KNOWN_PHASES = ("read", "render", "connect", "upload", "rename", "reload", "verify", "audit")
+KNOWN_PHASES = ("read", "render", "connect", "inspect", "upload", "rename", "reload", "verify", "audit")
 
 # sipp for the readiness figure: up to SIPP_RATE new REGISTER transactions a second, at most SIPP_LIMIT at
 # once. Tried on the lab (1000 phones): -l 20..50 all took 0.43-0.52 s with sipp itself using ~0.04 s of CPU
@@ -42,6 +42,20 @@ SERVER_CLI_SOURCE = h.REPO_ROOT / "server" / "asterisk" / "asterisk_cli.cc"
 SERVER_REGISTRATION_COMMANDS = ("pjsip show aors", "database show registrar/contact")
 # The reference of GET /registrations: the bare contacts listing over a kept session.
 CONTACTS_COMMAND = "pjsip show contacts"
+# The references of a no-op Apply and of Preview take their command lines from the server's own InspectHost
+# (server/asterisk/host_inspection.cc; pbx-bench-cli-floor --inspect records the exec it sends), so they cannot
+# drift from its commands. What could drift is which reads Apply and Preview ask it for: these files must still
+# hold these strings (the report warns otherwise; then update the --inspect kinds below).
+SERVER_INSPECTION_SOURCES = {
+    h.REPO_ROOT / "server" / "apply" / "apply_operations.cc": (
+        "InspectHost(", "FileRead::kSha256", "request.probe_daemon = true", ".ReadLiveState()"),
+    h.REPO_ROOT / "server" / "apply" / "apply_inspection.cc": ("InspectHost(", "FileRead::kContent"),
+}
+# pbx-bench-cli-floor --inspect kinds: the issue's reference for a no-op Apply, one round trip reading both files'
+# sha256sum and the four live lists (the server reads the hashes beside its database read, then the lists), and
+# Preview's (both files whole).
+NOOP_INSPECTION = "hashes-live"
+PREVIEW_INSPECTION = "contents"
 
 
 class BenchError(RuntimeError):
@@ -70,6 +84,7 @@ class Plan:
     single_rounds: int      # rounds of batch_size single creates (REST, one client) beside the batches
     change_samples: int     # update and rotate, per path and concurrency (get_clients)
     registration_samples: int  # GET /registrations per path, and runs of each CLI reference
+    inspection_samples: int  # no-op Applies and previews per path, and runs of their round-trip references
 
     @property
     def phones(self) -> int:
@@ -81,12 +96,12 @@ FULL = Plan(name="full", create_clients=(1, 16, 64), create_samples=2000, create
             read_users=1000, list_samples=1000, get_clients=(1, 16), get_samples=2000,
             delete_clients=(1, 16), delete_samples=2000, apply_sizes=(10, 100, 1000), apply_runs=5,
             floor_runs=7, token_check_runs=200000, batch_size=1000, batch_runs=15, batch_warmup=2,
-            single_rounds=2, change_samples=1000, registration_samples=100)
+            single_rounds=2, change_samples=1000, registration_samples=100, inspection_samples=40)
 QUICK = Plan(name="quick", create_clients=(1, 4), create_samples=40, create_warmup=10,
              read_users=20, list_samples=20, get_clients=(1, 4), get_samples=40,
              delete_clients=(1, 4), delete_samples=20, apply_sizes=(10,), apply_runs=2, floor_runs=3,
              token_check_runs=2000, batch_size=20, batch_runs=3, batch_warmup=1, single_rounds=1,
-             change_samples=20, registration_samples=10)
+             change_samples=20, registration_samples=10, inspection_samples=5)
 
 
 @dataclass
@@ -286,7 +301,7 @@ def apply_once(stack: Stack) -> dict:
     if r.status != 200:
         raise BenchError(f"POST /apply -> {r.status}: {r.text[:500]}")
     audit = r.json["audit"]
-    return {"wall_ms": (returned - started) * 1000, "returned_at": returned,
+    return {"wall_ms": (returned - started) * 1000, "returned_at": returned, "changed": audit.get("changed"),
             "server_ms": _us(audit.get("duration_ms", 0)), "user_count": int(audit.get("user_count", 0)),
             "phases": [{"name": p["name"], "duration_us": _us(p.get("duration_us", 0))}
                        for p in audit.get("phases", [])]}
@@ -355,7 +370,8 @@ def fill_through_api(stack: Stack, users: int):
 
 def measure_apply(stack: Stack, plan: Plan) -> list[dict]:
     """Apply at each size, plan.apply_runs times after a one-user change each, then the reload floor on the
-    files the last Apply wrote. The first run after the users were created is reported apart as cold."""
+    files the last Apply wrote. The first run after the users were created is reported apart as cold. Every
+    run must answer changed: true (an Apply that changes nothing writes and reloads nothing: not this figure)."""
     results = []
     for size in plan.apply_sizes:
         log(f"apply: {size} users, {plan.apply_runs} runs")
@@ -367,6 +383,9 @@ def measure_apply(stack: Stack, plan: Plan) -> list[dict]:
             run = apply_once(stack)
             if run["user_count"] != size:
                 raise BenchError(f"Apply pushed {run['user_count']} users, want {size}")
+            if run["changed"] is not True:
+                raise BenchError(f"Apply run {i + 1} of {size} users answered changed={run['changed']} after a "
+                                 "change: it did not write and reload, so it cannot be timed as a changing Apply")
             run.pop("returned_at")
             runs.append(run)
         log(f"apply: reload floor after {size} users, {plan.floor_runs} runs")
@@ -382,6 +401,133 @@ def measure_apply(stack: Stack, plan: Plan) -> list[dict]:
             "ratio_to_warm_floor": median_ms / floor["warm_ms"]["median"],
         })
     return results
+
+
+# --------------------------------------------------------------------------- no-op Apply and preview
+
+def server_inspection_in_source() -> bool:
+    """Whether Apply and Preview still ask InspectHost for the reads the --inspect kinds model."""
+    try:
+        return all(all(needle in path.read_text() for needle in needles)
+                   for path, needles in SERVER_INSPECTION_SOURCES.items())
+    except OSError:
+        return False
+
+
+def inspection_floor(stack: Stack, kind: str, runs: int, warmup: int) -> dict:
+    """pbx-bench-cli-floor --inspect KIND on the two generated files: the server's InspectHost exec on one kept
+    session (and InspectHost itself, parsing included, alternating with it)."""
+    tool = stack.reload_floor.parent / "pbx-bench-cli-floor"
+    env = dict(os.environ)
+    env.update({k: v for k, v in stack.lab.server_env().items() if k.startswith("PBX_ASTERISK_")})
+    argv = [str(tool), "--runs", str(runs), "--warmup", str(warmup), "--inspect", kind,
+            "--file", lab_mod.PJSIP_PATH, "--file", lab_mod.DIALPLAN_PATH]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
+    if r.returncode != 0:
+        raise BenchError(f"{tool.name} --inspect {kind} failed ({r.returncode}): {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def checked_loadgen(stack: Stack, mode: str, count: int, warmup: int, expect: str, operation: str) -> dict:
+    """One client, one request after another; every answer checked against `expect` by the load generator, and
+    a run with any error (a wrong answer among them) is no figure."""
+    summary = _with_path(loadgen(stack, mode, 1, count, warmup, extra=("-expect", expect)), operation)
+    if summary["errors"]:
+        raise BenchError(f"{mode} -expect {expect}: {summary['errors']} of {count} failed, first: "
+                         f"{summary.get('first_error')} (server log: {stack.portal.server.proc.stderr_path})")
+    return summary
+
+
+def preview_once(stack: Stack) -> dict:
+    """POST /apply:preview, untimed: what it says (no secrets: extensions, aspects, hashes)."""
+    r = stack.portal.client.post("/apply:preview", {}, timeout=120)
+    if r.status != 200:
+        raise BenchError(f"POST /apply:preview -> {r.status}: {r.text[:500]}")
+    p = r.json
+    return {"would_write": p["would_write"], "reason": p["reason"], "user_count": int(p["user_count"]),
+            "added": len(p["added_extensions"]), "removed": len(p["removed_extensions"]),
+            "changed": [{"extension": c["extension"], "aspects": c["aspects"]} for c in p["changed_extensions"]],
+            "files_differ": [f["differs"] for f in p["files"]]}
+
+
+def measure_noop_apply(stack: Stack, plan: Plan) -> dict:
+    """Apply of plan.phones users (those measure_apply applied last) when nothing changed: first a few through
+    the driver (each answer must say changed: false; they give the phases), then REST and gRPC through the load
+    generator, every answer checked. The reference right before them (the issue's): one round trip reading both
+    files' sha256sum and the four live lists side by side in one exec on a kept session, as the server's
+    InspectHost sends them; and the no-op command the server runs on its kept session before reusing it."""
+    users = plan.phones
+    listed = stack.portal.client.count_users()
+    if listed != users:
+        raise BenchError(f"no-op Apply: {listed} users, want the {users} the last Apply pushed")
+    samples, warmup = plan.inspection_samples, max(2, plan.inspection_samples // 10)
+    # The last measured Apply pushed these users; one more brings the host in step if anything moved since.
+    settle = [apply_once(stack) for _ in range(2)]
+    if settle[-1]["changed"] is not False:
+        raise BenchError(f"two Applies in a row without a change: the second answered changed="
+                         f"{settle[-1]['changed']}, so no Apply is a no-op (server log: "
+                         f"{stack.portal.server.proc.stderr_path})")
+    log(f"no-op Apply: {plan.apply_runs} runs through the driver (phases)")
+    runs = []
+    for i in range(plan.apply_runs):
+        run = apply_once(stack)
+        run.pop("returned_at")
+        if run["changed"] is not False or run["user_count"] != users:
+            raise BenchError(f"no-op Apply run {i + 1}: changed={run['changed']}, {run['user_count']} users")
+        names = {p["name"] for p in run["phases"]}
+        if "inspect" not in names or names & {"upload", "rename", "reload"}:
+            raise BenchError(f"no-op Apply run {i + 1} reported phases {sorted(names)}")
+        runs.append(run)
+    log(f"no-op Apply: reference (InspectHost {NOOP_INSPECTION}), {samples} runs on a kept session")
+    floor = inspection_floor(stack, NOOP_INSPECTION, samples, warmup)
+    api = []
+    for transport in ("rest", "grpc"):
+        log(f"no-op Apply: apply-{transport}, {samples} samples, each answer changed: false")
+        api.append(checked_loadgen(stack, f"apply-{transport}", samples, warmup, "unchanged", "no-op apply"))
+    session_check = cli_floor(stack, ["true"], samples, warmup, shell=True)
+    rest = next(r for r in api if r["path"] == "rest")
+    grpc = next(r for r in api if r["path"] == "grpc")
+    return {"users": users, "runs": runs, "phases": phase_medians(runs),
+            "wall_median_ms": statistics.median(r["wall_ms"] for r in runs),
+            "server_median_ms": statistics.median(r["server_ms"] for r in runs),
+            "api": api, "floor": floor, "session_check": session_check,
+            "server_inspection_in_source": server_inspection_in_source(),
+            "ratio_to_floor": rest["p50_ms"] / floor["ms"]["p50"],
+            "grpc_ratio_to_floor": grpc["p50_ms"] / floor["ms"]["p50"]}
+
+
+def measure_preview(stack: Stack, plan: Plan) -> dict:
+    """POST /apply:preview with plan.phones users: first in sync (the files equal the rendered ones, so it also
+    reads the live lists; no target), then after one user was replaced (the files differ: the common case),
+    REST and gRPC, every answer checked (would_write false, then true). The reference right before the
+    changed previews: both files read whole (`cat`) side by side in one exec on a kept session, as the server's
+    InspectHost sends it."""
+    samples, warmup = plan.inspection_samples, max(2, plan.inspection_samples // 10)
+    in_sync_answer = preview_once(stack)
+    if in_sync_answer["would_write"] or in_sync_answer["user_count"] != plan.phones:
+        raise BenchError(f"preview right after a no-op Apply: {in_sync_answer}")
+    in_sync = []
+    for transport in ("rest", "grpc"):
+        log(f"preview: in sync, preview-{transport}, {samples} samples, each answer would_write: false")
+        in_sync.append(checked_loadgen(stack, f"preview-{transport}", samples, warmup, "no-write",
+                                       "preview (in sync)"))
+    replace_one_user(stack)
+    changed_answer = preview_once(stack)
+    if not changed_answer["would_write"] or not any(changed_answer["files_differ"]):
+        raise BenchError(f"preview after a one-user change: {changed_answer}")
+    log(f"preview: reference (InspectHost {PREVIEW_INSPECTION}), {samples} runs on a kept session")
+    floor = inspection_floor(stack, PREVIEW_INSPECTION, samples, warmup)
+    api = []
+    for transport in ("rest", "grpc"):
+        log(f"preview: files differ, preview-{transport}, {samples} samples, each answer would_write: true")
+        api.append(checked_loadgen(stack, f"preview-{transport}", samples, warmup, "write", "preview"))
+    rest = next(r for r in api if r["path"] == "rest")
+    in_sync_rest = next(r for r in in_sync if r["path"] == "rest")
+    return {"users": plan.phones, "changed_answer": changed_answer, "in_sync_answer": in_sync_answer,
+            "api": api, "in_sync_api": in_sync, "floor": floor,
+            "server_inspection_in_source": server_inspection_in_source(),
+            "ratio_to_floor": rest["p50_ms"] / floor["ms"]["p50"],
+            "in_sync_ratio_to_floor": in_sync_rest["p50_ms"] / floor["ms"]["p50"]}
 
 
 # --------------------------------------------------------------------------- readiness

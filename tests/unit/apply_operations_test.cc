@@ -41,7 +41,7 @@ class ApplyOperationsTest : public ::testing::Test {
     host_.state.files[paths_.dialplan] = kOldDialplan;
   }
 
-  absl::StatusOr<ApplyAuditEntry> Apply() { return operations_.Apply(kAlice, "", "req-1"); }
+  absl::StatusOr<ApplyAuditEntry> Apply() { return operations_.Apply(kAlice, "", "req-1", /*force=*/false); }
 
   const Principal kAlice{"00000000-0000-4000-8000-0000000000a1", "alice", Role::kOperator};
 
@@ -100,8 +100,10 @@ TEST_F(ApplyOperationsTest, WritesReloadsVerifiesAndAudits) {
   EXPECT_EQ(row.files[0].size_bytes, static_cast<int64_t>(host_.state.files[paths_.pjsip].size()));
   EXPECT_THAT(row.reload_output, HasSubstr("Dialplan reloaded."));
   EXPECT_THAT(row.verification, StartsWith("ok: 2 endpoints"));
-  EXPECT_THAT(PhaseNames(row), ElementsAre("read", "render", "connect", "upload", "rename",
-                                           "reload", "verify"));
+  EXPECT_THAT(PhaseNames(row), ElementsAre("read", "render", "connect", "inspect", "upload",
+                                           "rename", "reload", "verify"));
+  EXPECT_TRUE(row.changed);
+  EXPECT_FALSE(row.forced);
   // The answer also times the audit write.
   EXPECT_THAT(PhaseNames(*applied), Contains("audit"));
   EXPECT_FALSE(store_.locked) << "the lock is released";
@@ -141,7 +143,7 @@ TEST_F(ApplyOperationsTest, ADatabaseDownAtLockTimeIsNotAudited) {
   EXPECT_THAT(store_.rows, IsEmpty());
 }
 
-TEST_F(ApplyOperationsTest, ReadFailureStopsBeforeTheHost) {
+TEST_F(ApplyOperationsTest, ReadFailureChangesNothingOnTheHost) {
   users_.read_failure = absl::UnavailableError("database unavailable; try again shortly");
   auto applied = Apply();
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnavailable);
@@ -150,8 +152,11 @@ TEST_F(ApplyOperationsTest, ReadFailureStopsBeforeTheHost) {
   ExpectAuditId(applied.status(), "APPLY_FAILED", 1);
   EXPECT_EQ(Row().outcome, ApplyOutcome::kFailure);
   EXPECT_THAT(Row().error_detail, StartsWith("cannot read the users"));
-  EXPECT_THAT(PhaseNames(Row()), IsEmpty());
-  EXPECT_EQ(host_.state.sessions_opened, 0);
+  // The host was only inspected (beside the read): nothing written, no reload.
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("connect", "inspect"));
+  ExpectHostUnchanged();
+  EXPECT_EQ(host_.state.create_file_calls, 0);
+  EXPECT_FALSE(Reloaded());
   EXPECT_FALSE(store_.locked);
 }
 
@@ -161,8 +166,10 @@ TEST_F(ApplyOperationsTest, RenderFailureNeverWritesBrokenData) {
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
   EXPECT_EQ(Message(applied.status()), "cannot render the configuration (audit id 1)");
   EXPECT_THAT(Row().error_detail, StartsWith("cannot render the configuration: "));
-  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read"));
-  EXPECT_EQ(host_.state.sessions_opened, 0);
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "connect", "inspect"));
+  ExpectHostUnchanged();
+  EXPECT_EQ(host_.state.create_file_calls, 0);
+  EXPECT_FALSE(Reloaded());
 }
 
 TEST_F(ApplyOperationsTest, AnUnreachableHostIsUnavailable) {
@@ -188,7 +195,7 @@ TEST_F(ApplyOperationsTest, UploadFailureLeavesTheOldFilesAndNoTemporaries) {
   ExpectHostUnchanged();
   EXPECT_FALSE(Reloaded());
   EXPECT_THAT(Row().files, IsEmpty());
-  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect"));
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "inspect"));
 }
 
 TEST_F(ApplyOperationsTest, FirstRenameFailingReplacesNothing) {
@@ -204,7 +211,7 @@ TEST_F(ApplyOperationsTest, FirstRenameFailingReplacesNothing) {
               AllOf(HasSubstr("cannot rename the new " + paths_.pjsip +
                               " into place (nothing was replaced)"),
                     HasSubstr("Permission denied")));
-  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "upload"));
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "inspect", "upload"));
 }
 
 TEST_F(ApplyOperationsTest, SecondRenameFailingSaysWhichFileIsNew) {
@@ -225,7 +232,7 @@ TEST_F(ApplyOperationsTest, SecondRenameFailingSaysWhichFileIsNew) {
 }
 
 TEST_F(ApplyOperationsTest, ReloadFailureKeepsTheNewFilesAndSaysAsteriskDidNotReload) {
-  host_.state.daemon_down = true;
+  host_.state.daemon_stops_before_reload = true;
   auto applied = Apply();
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(Message(applied.status()),
@@ -235,8 +242,9 @@ TEST_F(ApplyOperationsTest, ReloadFailureKeepsTheNewFilesAndSaysAsteriskDidNotRe
   EXPECT_THAT(Row().error_detail, HasSubstr("could not reach the Asterisk daemon"));
   EXPECT_THAT(host_.state.files[paths_.pjsip], HasSubstr("[1001-auth]"));
   ASSERT_EQ(Row().files.size(), 2u) << "the audit names the files written";
-  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "upload", "rename",
-                                             "reload"));
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "inspect", "upload",
+                                             "rename", "reload"));
+  EXPECT_TRUE(Row().changed);
 }
 
 TEST_F(ApplyOperationsTest, DialplanReloadFailureReportsAnInconsistentPbx) {
@@ -256,7 +264,7 @@ TEST_F(ApplyOperationsTest, VerificationFailureNamesWhatAsteriskLacks) {
               AllOf(StartsWith("the live Asterisk does not match the written configuration"),
                     HasSubstr("endpoint 1001: missing")));
   EXPECT_EQ(Row().verification, "mismatch: endpoint 1001: missing");
-  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "upload", "rename",
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "inspect", "upload", "rename",
                                              "reload", "verify"));
 }
 
@@ -273,7 +281,7 @@ TEST_F(ApplyOperationsTest, AnAuditRowThatCannotBeClosedDoesNotFailADoneApply) {
 }
 
 TEST_F(ApplyOperationsTest, TheAuditNamesTheCallersKeyAndKeepsTheNote) {
-  ASSERT_TRUE(operations_.Apply(kAlice, "  after onboarding  ", "req-2").ok());
+  ASSERT_TRUE(operations_.Apply(kAlice, "  after onboarding  ", "req-2", false).ok());
   EXPECT_EQ(Row().triggered_by, "alice");
   EXPECT_EQ(Row().triggered_by_key_id, kAlice.key_id);
   EXPECT_EQ(Row().note, "after onboarding");
@@ -281,12 +289,95 @@ TEST_F(ApplyOperationsTest, TheAuditNamesTheCallersKeyAndKeepsTheNote) {
 }
 
 TEST_F(ApplyOperationsTest, AnInvalidNoteIsRefusedBeforeAnything) {
-  auto applied = operations_.Apply(kAlice, "bad\nnote", "req-1");
+  auto applied = operations_.Apply(kAlice, "bad\nnote", "req-1", false);
   EXPECT_EQ(applied.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(store_.rows, IsEmpty());
   EXPECT_THAT(users_.calls, IsEmpty());
   EXPECT_FALSE(Reloaded());
   EXPECT_EQ(host_.state.sessions_opened, 0);
+}
+
+// ---------------------------------------------------------------- pre-flight and no-op
+
+TEST_F(ApplyOperationsTest, ADaemonThatIsDownStopsTheApplyBeforeAnythingIsWritten) {
+  host_.state.daemon_down = true;
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnavailable) << applied.status();
+  EXPECT_THAT(Message(applied.status()),
+              AllOf(HasSubstr("Asterisk is not running on its host"),
+                    HasSubstr("nothing was written"), Not(HasSubstr("asterisk -rx"))));
+  ExpectAuditId(applied.status(), "APPLY_FAILED", 1);
+  ExpectHostUnchanged();
+  EXPECT_EQ(host_.state.create_file_calls, 0);
+  EXPECT_FALSE(Reloaded());
+  EXPECT_EQ(Row().outcome, ApplyOutcome::kFailure);
+  EXPECT_FALSE(Row().changed);
+  EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "inspect"));
+}
+
+TEST_F(ApplyOperationsTest, AnApplyOfWhatTheHostHoldsWritesAndReloadsNothing) {
+  ASSERT_TRUE(Apply().ok());
+  const size_t commands_before = host_.state.commands.size();
+  const int files_created = host_.state.create_file_calls;
+
+  auto again = operations_.Apply(kAlice, "", "req-2", /*force=*/false);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(host_.state.create_file_calls, files_created) << "a file was uploaded";
+  const std::vector<std::string> sent(host_.state.commands.begin() + commands_before,
+                                      host_.state.commands.end());
+  ASSERT_EQ(sent.size(), 2u) << "two round trips: the hashes, then the live lists";
+  EXPECT_THAT(sent[0], HasSubstr("sha256sum"));
+  EXPECT_THAT(sent[1], HasSubstr("pjsip list endpoints"));
+  for (const std::string& command : sent) {
+    EXPECT_THAT(command, AllOf(Not(HasSubstr("reload")), Not(HasSubstr("mv -f"))));
+  }
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(again->outcome, ApplyOutcome::kSuccess);
+  EXPECT_THAT(again->verification, StartsWith("ok, unchanged"));
+  ASSERT_EQ(again->files.size(), 2u) << "the entry still names what the host holds";
+  EXPECT_EQ(again->files[0].sha256, store_.rows[0].files[0].sha256);
+  EXPECT_THAT(PhaseNames(*again),
+              ElementsAre("read", "render", "connect", "inspect", "verify", "audit"));
+  EXPECT_FALSE(store_.rows.back().changed);
+}
+
+TEST_F(ApplyOperationsTest, ForceRewritesAndReloadsWhatTheHostAlreadyHolds) {
+  ASSERT_TRUE(Apply().ok());
+  const int files_created = host_.state.create_file_calls;
+  const size_t commands_before = host_.state.commands.size();
+  auto forced = operations_.Apply(kAlice, "", "req-2", /*force=*/true);
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_EQ(host_.state.create_file_calls, files_created + 2);
+  bool reloaded = false;
+  for (size_t i = commands_before; i < host_.state.commands.size(); ++i) {
+    reloaded = reloaded || absl::StrContains(host_.state.commands[i], "pjsip reload");
+  }
+  EXPECT_TRUE(reloaded);
+  EXPECT_TRUE(forced->changed);
+  EXPECT_TRUE(forced->forced);
+  EXPECT_TRUE(store_.rows.back().forced);
+}
+
+TEST_F(ApplyOperationsTest, CurrentFilesThatAsteriskDoesNotRunAreRewrittenAndReloaded) {
+  ASSERT_TRUE(Apply().ok());
+  // Someone reloaded an older configuration by hand: the files are right,
+  // the live state is not.
+  host_.state.live_endpoints.erase("1001");
+  auto again = operations_.Apply(kAlice, "", "req-2", /*force=*/false);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->changed);
+  EXPECT_THAT(host_.state.live_endpoints, ElementsAre("1000", "1001"));
+  EXPECT_THAT(again->verification, StartsWith("ok: 2 endpoints"));
+}
+
+TEST_F(ApplyOperationsTest, AChangingApplyChecksTheDaemonWithoutReadingTheLiveListsTwice) {
+  ASSERT_TRUE(Apply().ok());
+  users_.Provision(1002, "IIIIjjjjKKKKllll44445555");
+  const size_t commands_before = host_.state.commands.size();
+  ASSERT_TRUE(operations_.Apply(kAlice, "", "req-2", false).ok());
+  const std::string& inspection = host_.state.commands.at(commands_before);
+  EXPECT_THAT(inspection, AllOf(HasSubstr("sha256sum"), HasSubstr("core show uptime"),
+                                Not(HasSubstr("pjsip list endpoints"))));
 }
 
 }  // namespace

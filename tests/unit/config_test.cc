@@ -1,5 +1,9 @@
 #include "server/app/config.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 #include <map>
 
 #include "gmock/gmock.h"
@@ -49,6 +53,19 @@ TEST(LoadServerConfig, AsteriskSessionReuse) {
   EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("PBX_ASTERISK_SESSION_IDLE_S"));
 }
 
+TEST(LoadServerConfig, DriftCheckIntervalDefaultsToAMinuteAndZeroTurnsItOff) {
+  EXPECT_EQ(LoadServerConfig(FakeEnv({}))->drift_check_interval, absl::Seconds(60));
+  EXPECT_EQ(LoadServerConfig(FakeEnv({{"PBX_DRIFT_CHECK_INTERVAL_S", "5"}}))->drift_check_interval,
+            absl::Seconds(5));
+  EXPECT_EQ(LoadServerConfig(FakeEnv({{"PBX_DRIFT_CHECK_INTERVAL_S", "0"}}))->drift_check_interval,
+            absl::ZeroDuration());
+  for (const char* bad : {"-1", "86401", "often"}) {
+    auto config = LoadServerConfig(FakeEnv({{"PBX_DRIFT_CHECK_INTERVAL_S", bad}}));
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_THAT(std::string(config.status().message()), ::testing::HasSubstr("PBX_DRIFT_CHECK_INTERVAL_S"));
+  }
+}
+
 TEST(LoadServerConfig, NamesEveryMalformedVariable) {
   auto config = LoadServerConfig(
       FakeEnv({{"PBX_DB_POOL_SIZE", "many"}, {"PBX_DB_CONNECT_TIMEOUT_S", "0"}}));
@@ -67,6 +84,68 @@ TEST(LoadServerConfig, MetricsListenDefaultsToLoopbackAndCanBeTurnedOff) {
     auto config = LoadServerConfig(FakeEnv({{"PBX_METRICS_LISTEN", bad}}));
     ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(config.status().message(), ::testing::HasSubstr("PBX_METRICS_LISTEN")) << bad;
+  }
+}
+
+// A file in a fresh temporary directory, removed with it.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& content) {
+    char pattern[] = "/tmp/pbx-config-test.XXXXXX";
+    dir_ = mkdtemp(pattern);
+    path_ = dir_ + "/endpoint-profile";
+    std::ofstream(path_) << content;
+  }
+  ~TempFile() {
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+  const std::string& path() const { return path_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  std::string path_;
+};
+
+TEST(LoadServerConfig, EndpointProfileDefaultsWithoutAFile) {
+  for (auto env : {FakeEnv({}), FakeEnv({{"PBX_ENDPOINT_PROFILE_FILE", ""}})}) {
+    auto config = LoadServerConfig(env);
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_EQ(config->apply.endpoint_profile, DefaultEndpointProfile());
+  }
+}
+
+TEST(LoadServerConfig, ReadsTheEndpointProfileFile) {
+  TempFile file("# NAT\nrtp_symmetric = yes\nqualify_frequency = 30\n");
+  auto config = LoadServerConfig(FakeEnv({{"PBX_ENDPOINT_PROFILE_FILE", file.path()}}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto want = ParseEndpointProfile("rtp_symmetric = yes\nqualify_frequency = 30\n");
+  ASSERT_TRUE(want.ok());
+  EXPECT_EQ(config->apply.endpoint_profile, *want);
+  EXPECT_NE(config->apply.endpoint_profile, DefaultEndpointProfile());
+}
+
+TEST(LoadServerConfig, ABadEndpointProfileNamesTheFileLineAndOption) {
+  TempFile file("rtp_symmetric = yes\n\nforce_rport = sometimes\n");
+  auto config = LoadServerConfig(FakeEnv({{"PBX_ENDPOINT_PROFILE_FILE", file.path()},
+                                          {"PBX_DB_POOL_SIZE", "many"}}));
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(),
+              ::testing::HasSubstr("PBX_ENDPOINT_PROFILE_FILE " + file.path() +
+                                   ": line 3: force_rport: \"sometimes\" is not yes or no"));
+  // Alongside the other malformed variables.
+  EXPECT_THAT(config.status().message(), ::testing::HasSubstr("PBX_DB_POOL_SIZE"));
+}
+
+TEST(LoadServerConfig, AnUnreadableEndpointProfileFileIsRefused) {
+  TempFile file("");
+  for (const std::string& path : {file.path() + ".missing", file.dir()}) {
+    auto config = LoadServerConfig(FakeEnv({{"PBX_ENDPOINT_PROFILE_FILE", path}}));
+    ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << path;
+    EXPECT_THAT(config.status().message(),
+                ::testing::HasSubstr("PBX_ENDPOINT_PROFILE_FILE " + path + ": "))
+        << path;
   }
 }
 

@@ -23,3 +23,24 @@ TEST(ExtensionPool, ExhaustionErrorNamesThePool) {
 
 }  // namespace
 }  // namespace pbx
+
+namespace pbx {
+namespace {
+
+TEST(PortalObjectNumber, OnlyTheFourDigitIdsOfThePoolAreThePortals) {
+  EXPECT_EQ(PortalObjectNumber("1000"), 1000);
+  EXPECT_EQ(PortalObjectNumber("1999"), 1999);
+  EXPECT_EQ(PortalObjectNumber("1005-auth", true), 1005);
+  for (const char* other : {"0999", "2000", "01005", "100", "+999", " 100", "trunk", "", "1005-auth",
+                            "1e03"}) {
+    EXPECT_EQ(PortalObjectNumber(other), 0) << other;
+  }
+  EXPECT_EQ(PortalObjectNumber("1005", true), 0) << "an auth id needs its suffix";
+  EXPECT_TRUE(IsPortalObjectId("1005-auth"));
+  EXPECT_TRUE(IsPortalObjectId("1005"));
+  EXPECT_FALSE(IsPortalObjectId("2005-auth"));
+  EXPECT_FALSE(IsPortalObjectId("trunk-auth"));
+}
+
+}  // namespace
+}  // namespace pbx

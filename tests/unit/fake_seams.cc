@@ -1,5 +1,7 @@
 #include "tests/unit/fake_seams.h"
 
+#include "server/core/sha256.h"
+
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
@@ -13,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "server/apply/apply_plan.h"
 #include "server/core/extension_pool.h"
+#include "server/core/sha256.h"
 
 namespace pbx::testing {
 namespace {
@@ -200,6 +203,12 @@ void FakeUserStore::Provision(int number, const std::string& secret) {
   users_[record.id] = {record, secret};
 }
 
+void FakeUserStore::Unprovision(int number) {
+  for (auto it = users_.begin(); it != users_.end();) {
+    it = it->second.user.extension == number ? users_.erase(it) : std::next(it);
+  }
+}
+
 // ---------------------------------------------------------------- FakeApplyStore
 
 namespace {
@@ -273,6 +282,24 @@ absl::StatusOr<std::vector<ApplyAuditEntry>> FakeApplyStore::ListAudit(int limit
   std::vector<ApplyAuditEntry> newest_first(rows.rbegin(), rows.rend());
   if (newest_first.size() > static_cast<size_t>(limit)) newest_first.resize(limit);
   return newest_first;
+}
+
+absl::StatusOr<bool> FakeApplyStore::ClaimDriftCheck(absl::Duration interval,
+                                                     absl::string_view checker) {
+  const absl::Time now = absl::Now();
+  if (drift_claimed_at && *drift_claimed_at > now - interval * 4 / 5) return false;
+  drift_claimed_at = now;
+  return true;
+}
+
+absl::Status FakeApplyStore::RecordDriftCheck(const DriftCheckSummary& summary) {
+  drift_check = summary;
+  drift_check->checked_at = absl::Now();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<DriftCheckSummary>> FakeApplyStore::LatestDriftCheck() {
+  return drift_check;
 }
 
 absl::StatusOr<ApplyStore::LatestApplies> FakeApplyStore::LatestAudits() {
@@ -375,6 +402,9 @@ class FakeSession : public AsteriskHostSession {
   }
 
   CommandResult Asterisk(const std::string& cli) {
+    if (state_.daemon_stops_before_reload && absl::StrContains(cli, "reload")) {
+      state_.daemon_down = true;
+    }
     if (state_.daemon_down) return {1, kDaemonDown};
     if (cli == "pjsip reload") {
       LoadPjsip();
@@ -433,12 +463,26 @@ class FakeSession : public AsteriskHostSession {
     }
   }
 
+  // InspectHost's file reads: `test -e P || exit 44; exec sha256sum -- P`
+  // (or cat).
+  CommandResult ReadFile(absl::string_view line) {
+    ++state_.file_reads;
+    const std::string path = QuotedWords(line).at(0);
+    auto it = state_.files.find(path);
+    if (it == state_.files.end()) return {44, ""};
+    if (absl::StrContains(line, "sha256sum")) {
+      return {0, absl::StrCat(Sha256Hex(it->second), "  ", path, "\n")};
+    }
+    return {0, it->second};
+  }
+
   // RunConcurrently's script: each "{ COMMAND" block, answered in its format.
   CommandResult ReadConcurrently(const std::string& script) {
     std::vector<CommandResult> results;
     for (absl::string_view line : absl::StrSplit(script, '\n')) {
       if (absl::ConsumePrefix(&line, "{ ")) {
-        results.push_back(Asterisk(QuotedWords(line).at(0)));
+        results.push_back(absl::StartsWith(line, "test -e ") ? ReadFile(line)
+                                                              : Asterisk(QuotedWords(line).at(0)));
       }
     }
     std::string header = "@@pbx-results", sizes, outputs;

@@ -43,6 +43,8 @@ class FakeUserStore : public UserStore {
 
   // Adds an extension straight away (for Apply tests), whatever its values.
   void Provision(int number, const std::string& secret);
+  // Removes the user holding `number`.
+  void Unprovision(int number);
 
   // Every call, by method name: "CreateUsers", "GetUser <id>", ...
   std::vector<std::string> calls;
@@ -83,6 +85,14 @@ class FakeApplyStore : public ApplyStore {
   absl::StatusOr<int> RecoverInterruptedApplies() override;
   absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit) override;
   absl::StatusOr<LatestApplies> LatestAudits() override;
+  absl::StatusOr<bool> ClaimDriftCheck(absl::Duration interval,
+                                       absl::string_view checker) override;
+  absl::Status RecordDriftCheck(const DriftCheckSummary& summary) override;
+  absl::StatusOr<std::optional<DriftCheckSummary>> LatestDriftCheck() override;
+
+  // The drift check row.
+  std::optional<absl::Time> drift_claimed_at;
+  std::optional<DriftCheckSummary> drift_check;
 
   // When set, LockApply fails with it.
   std::optional<absl::Status> lock_failure;
@@ -109,6 +119,7 @@ struct FakeHostState {
   std::optional<int> fail_create_file;  // index of the CreateFile call that fails
   std::optional<int> fail_rename;       // index of the commit script's mv that fails
   bool daemon_down = false;             // asterisk -rx cannot reach the daemon
+  bool daemon_stops_before_reload = false;  // ... from the first reload command on
   bool dialplan_reload_fails = false;   // the dialplan reload is refused
   // Objects a reload leaves out of the live state, as Asterisk does with an
   // object it rejects: "endpoint 1001", "dialplan 1001", ...
@@ -117,6 +128,7 @@ struct FakeHostState {
   // What the running Asterisk holds (set by reloads).
   std::set<std::string> live_endpoints, live_aors, live_auths, live_dialplan;
   int create_file_calls = 0;
+  int file_reads = 0;  // files read (hashed or whole) by InspectHost
 };
 
 class FakeAsteriskHost : public AsteriskHost {

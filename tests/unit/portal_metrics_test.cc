@@ -96,5 +96,46 @@ TEST(PortalMetrics, RecordsAppliesByOutcomeAndEveryPhase) {
   EXPECT_THAT(text, Not(HasSubstr("outcome=\"failure\",phase=\"connect\"")));
 }
 
+TEST(PortalMetrics, ApplyCountersStartAtZeroSoTheFirstFailureIsAnIncrease) {
+  PortalMetrics metrics;
+  const std::string text = Exposition(*metrics.registry());
+  EXPECT_THAT(text, HasSubstr("pbx_apply_total{outcome=\"failure\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("pbx_apply_total{outcome=\"success\"} 0\n"));
+}
+
+TEST(PortalMetrics, DriftGaugesAppearWithTheFirstCheckAndFollowTheNewest) {
+  PortalMetrics metrics;
+  EXPECT_THAT(Exposition(*metrics.registry()), Not(HasSubstr("pbx_asterisk_in_sync ")));
+
+  DriftCheckSummary drifted;
+  drifted.completed = true;
+  drifted.in_sync = false;
+  drifted.checked_at = absl::FromUnixSeconds(1700000000);
+  drifted.counts = {{"FILE_CHANGED", 1}, {"UNEXPECTED_OBJECT", 3}};
+  metrics.RecordDriftCheck(drifted);
+  std::string text = Exposition(*metrics.registry());
+  EXPECT_THAT(text, HasSubstr("pbx_asterisk_in_sync 0\n"));
+  EXPECT_THAT(text, HasSubstr("pbx_drift_check_success 1\n"));
+  EXPECT_THAT(text, HasSubstr("pbx_drift_check_timestamp_seconds 1700000000\n"));
+  EXPECT_THAT(text, HasSubstr("pbx_drift_findings{kind=\"UNEXPECTED_OBJECT\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("pbx_drift_findings{kind=\"FILE_CHANGED\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("pbx_drift_findings{kind=\"PENDING_CHANGES\"} 0\n"))
+      << "every kind is present";
+
+  DriftCheckSummary in_sync;
+  in_sync.completed = true;
+  in_sync.in_sync = true;
+  metrics.RecordDriftCheck(in_sync);
+  text = Exposition(*metrics.registry());
+  EXPECT_THAT(text, HasSubstr("pbx_asterisk_in_sync 1\n"));
+  EXPECT_THAT(text, HasSubstr("pbx_drift_findings{kind=\"UNEXPECTED_OBJECT\"} 0\n"));
+
+  DriftCheckSummary failed;  // could not check: not in sync, not a success
+  metrics.RecordDriftCheck(failed);
+  text = Exposition(*metrics.registry());
+  EXPECT_THAT(text, HasSubstr("pbx_asterisk_in_sync 0\n"));
+  EXPECT_THAT(text, HasSubstr("pbx_drift_check_success 0\n"));
+}
+
 }  // namespace
 }  // namespace pbx

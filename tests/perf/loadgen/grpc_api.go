@@ -27,6 +27,7 @@ type grpcAPI struct {
 	conn          *grpc.ClientConn
 	users         pbxv1.UserServiceClient
 	registrations pbxv1.RegistrationServiceClient
+	applies       pbxv1.ApplyServiceClient
 }
 
 func dialGRPC(target, token string) (*grpcAPI, error) {
@@ -45,7 +46,7 @@ func dialGRPC(target, token string) (*grpcAPI, error) {
 		return nil, err
 	}
 	return &grpcAPI{conn: conn, users: pbxv1.NewUserServiceClient(conn),
-		registrations: pbxv1.NewRegistrationServiceClient(conn)}, nil
+		registrations: pbxv1.NewRegistrationServiceClient(conn), applies: pbxv1.NewApplyServiceClient(conn)}, nil
 }
 
 func (g *grpcAPI) close() { _ = g.conn.Close() }
@@ -116,4 +117,24 @@ func (g *grpcAPI) delete(ctx context.Context, id string) error {
 	defer cancel()
 	_, err := g.users.DeleteUser(ctx, &pbxv1.DeleteUserRequest{Id: id})
 	return err
+}
+
+func (g *grpcAPI) apply(ctx context.Context, note string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	response, err := g.applies.Apply(ctx, &pbxv1.ApplyRequest{Note: note})
+	if err != nil {
+		return false, err
+	}
+	return response.GetAudit().GetChanged(), nil
+}
+
+func (g *grpcAPI) preview(ctx context.Context) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	response, err := g.applies.PreviewApply(ctx, &pbxv1.PreviewApplyRequest{})
+	if err != nil {
+		return false, err
+	}
+	return response.GetWouldWrite(), nil
 }

@@ -12,6 +12,10 @@
 //	                      pg: the server's transaction, rows: the same rows
 //	                      inserted by bare INSERTs (rows_floor.go)
 //	list-*, get-*, update-*, rotate-*, delete-*, registrations-*  (grpc, rest)
+//	apply-*, preview-*    POST /apply (ApplyService/Apply), POST /apply:preview
+//	                      (PreviewApply), each answer checked against -expect:
+//	                      apply: changed|unchanged (audit.changed), preview:
+//	                      write|no-write (would_write); a mismatch is an error
 //
 // Every mode needs -db (the portal's database) for the untimed work between
 // rounds; gRPC modes need -grpc, REST modes -http.
@@ -41,6 +45,7 @@ type config struct {
 	emptyFirst bool
 	batchSize  int
 	metadata   bool
+	expect     string
 	timeout    time.Duration
 }
 
@@ -58,6 +63,7 @@ func parseFlags() (config, error) {
 	flag.BoolVar(&c.emptyFirst, "empty", true, "create: delete every user before each round")
 	flag.IntVar(&c.batchSize, "batch", 1000, "batch: users per request")
 	flag.BoolVar(&c.metadata, "metadata", false, "create, batch: send two metadata entries with every user")
+	flag.StringVar(&c.expect, "expect", "", "apply: changed|unchanged; preview: write|no-write (required for both)")
 	flag.DurationVar(&c.timeout, "timeout", 15*time.Minute, "give up after this long")
 	flag.Parse()
 	switch {
@@ -71,6 +77,10 @@ func parseFlags() (config, error) {
 		return c, errors.New("-grpc is required for " + c.mode)
 	case strings.HasSuffix(c.mode, "-rest") && c.httpBase == "":
 		return c, errors.New("-http is required for " + c.mode)
+	case strings.HasPrefix(c.mode, "apply-") && c.expect != "changed" && c.expect != "unchanged":
+		return c, errors.New("-expect changed|unchanged is required for " + c.mode)
+	case strings.HasPrefix(c.mode, "preview-") && c.expect != "write" && c.expect != "no-write":
+		return c, errors.New("-expect write|no-write is required for " + c.mode)
 	}
 	return c, nil
 }
@@ -157,6 +167,10 @@ func run(ctx context.Context, c config) (Summary, error) {
 		op, roundSize = &updateOp{existingUsers: existing, api: client, tag: tag}, c.count+c.warmup
 	case verb == "rotate":
 		op, roundSize = &rotateOp{existingUsers: existing, api: client}, c.count+c.warmup
+	case verb == "apply":
+		op, roundSize = &applyOp{api: client, wantChanged: c.expect == "changed"}, c.count+c.warmup
+	case verb == "preview":
+		op, roundSize = &previewOp{api: client, wantWrite: c.expect == "write"}, c.count+c.warmup
 	default:
 		return Summary{}, fmt.Errorf("unknown mode %q", c.mode)
 	}

@@ -38,12 +38,21 @@ type changer interface {
 	listRegistrations(ctx context.Context) error
 }
 
+// applier is Apply's side; each answer says what it did or would do.
+type applier interface {
+	// apply runs an Apply; whether it changed anything (audit.changed).
+	apply(ctx context.Context, note string) (bool, error)
+	// preview asks what an Apply would do; whether it would write (would_write).
+	preview(ctx context.Context) (bool, error)
+}
+
 // api is what the gRPC and REST clients both do.
 type api interface {
 	creator
 	batchCreator
 	reader
 	changer
+	applier
 }
 
 // users names the users of a run: unique emails (the tag is unique per run),
@@ -183,3 +192,40 @@ func (o *deleteOp) prepareRound(ctx context.Context, n int) error {
 }
 
 func (o *deleteOp) do(ctx context.Context, _, k int) error { return o.api.delete(ctx, o.ids[k]) }
+
+// applyNote marks the load generator's Applies in the audit log.
+const applyNote = "tests/bench loadgen"
+
+// applyOp runs Applies one after another (the server takes them one at a
+// time); an answer whose `changed` is not the expected one counts as an error:
+// a no-op Apply that wrote, or a changing one that did not, is not the figure
+// it claims to be.
+type applyOp struct {
+	api         applier
+	wantChanged bool
+}
+
+func (o *applyOp) prepareRound(context.Context, int) error { return nil }
+func (o *applyOp) do(ctx context.Context, _, _ int) error {
+	changed, err := o.api.apply(ctx, applyNote)
+	if err == nil && changed != o.wantChanged {
+		err = fmt.Errorf("Apply answered changed=%v, want %v", changed, o.wantChanged)
+	}
+	return err
+}
+
+// previewOp asks for previews; an answer whose would_write is not the
+// expected one counts as an error.
+type previewOp struct {
+	api       applier
+	wantWrite bool
+}
+
+func (o *previewOp) prepareRound(context.Context, int) error { return nil }
+func (o *previewOp) do(ctx context.Context, _, _ int) error {
+	wouldWrite, err := o.api.preview(ctx)
+	if err == nil && wouldWrite != o.wantWrite {
+		err = fmt.Errorf("preview answered would_write=%v, want %v", wouldWrite, o.wantWrite)
+	}
+	return err
+}

@@ -1,0 +1,114 @@
+#include "server/apply/apply_inspection.h"
+
+#include <future>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "server/asterisk/asterisk_cli.h"
+#include "server/asterisk/host_inspection.h"
+#include "server/core/error_info.h"
+#include "server/core/live_state.h"
+#include "server/core/sha256.h"
+
+namespace pbx {
+namespace {
+
+InspectionRequest ReadWholeFiles(const ConfigPaths& paths) {
+  InspectionRequest request;
+  request.paths = {paths.pjsip, paths.dialplan};
+  request.file_read = InspectionRequest::FileRead::kContent;
+  return request;
+}
+
+}  // namespace
+
+absl::StatusOr<ApplyPreview> ApplyInspector::Preview() {
+  // The database and the host are read side by side: a preview costs the
+  // slower of the two, not their sum.
+  std::future<absl::StatusOr<ApplyPlan>> planned = std::async(std::launch::async, [this] {
+    return PlanApply(users_, options_.paths, options_.endpoint_profile);
+  });
+  absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = host_.Open();
+  absl::StatusOr<HostInspection> host =
+      session.ok() ? InspectHost(**session, options_.execution.asterisk_program,
+                                 ReadWholeFiles(options_.paths))
+                   : absl::StatusOr<HostInspection>(session.status());
+  absl::StatusOr<ApplyPlan> plan = planned.get();
+  if (!plan.ok()) return plan.status();
+  if (!host.ok()) return host.status();
+
+  ApplyPreview preview;
+  preview.user_count = static_cast<int>(plan->extensions.size());
+  preview.content_hash = plan->content_hash;
+  bool files_equal = true;
+  for (size_t i = 0; i < plan->files.size(); ++i) {
+    ApplyPreview::File file{plan->files[i].path, Sha256Hex(plan->files[i].content),
+                            host->sha256.at(i)};
+    files_equal = files_equal && file.host_sha256 == file.rendered_sha256;
+    preview.files.push_back(std::move(file));
+  }
+  preview.diff = DiffConfigTexts(plan->files[0].content, plan->files[1].content,
+                                 host->files.at(0).content.value_or(""),
+                                 host->files.at(1).content.value_or(""));
+  if (!files_equal) {
+    preview.would_write = true;
+    preview.reason = "the files on the host differ from what the database renders to";
+    return preview;
+  }
+  // Equal files: Apply writes only if Asterisk does not run them.
+  absl::StatusOr<LiveState> live =
+      AsteriskCli(**session, options_.execution.asterisk_program).ReadLiveState();
+  if (!live.ok()) {
+    return Summarized(absl::UnavailableError(live.status().message()),
+                      "Asterisk is not running on its host");
+  }
+  const std::vector<std::string> differences = CompareLiveState(plan->expected, *live);
+  preview.would_write = !differences.empty();
+  preview.reason =
+      differences.empty()
+          ? "the host already holds this configuration and Asterisk runs it: Apply would "
+            "change nothing (force rewrites and reloads anyway)"
+          : absl::StrCat("the files on the host are current but Asterisk does not run them (",
+                         differences.size(), " differences, first: ", differences.front(),
+                         "): Apply would rewrite and reload");
+  return preview;
+}
+
+absl::StatusOr<DriftStatus> ApplyInspector::Drift() {
+  struct FromDatabase {
+    absl::StatusOr<ApplyStore::LatestApplies> latest;
+    absl::StatusOr<ApplyPlan> plan;
+  };
+  // The database and the host side by side, as in Preview.
+  std::future<FromDatabase> read = std::async(std::launch::async, [this] {
+    FromDatabase database{store_.LatestAudits(), absl::UnknownError("not read")};
+    if (database.latest.ok()) {
+      database.plan = PlanApply(users_, options_.paths, options_.endpoint_profile);
+    }
+    return database;
+  });
+  InspectionRequest request = ReadWholeFiles(options_.paths);
+  request.live_state = true;
+  absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = host_.Open();
+  absl::StatusOr<HostInspection> host =
+      session.ok() ? InspectHost(**session, options_.execution.asterisk_program, request)
+                   : absl::StatusOr<HostInspection>(session.status());
+  FromDatabase database = read.get();
+  if (!database.latest.ok()) return database.latest.status();
+  if (!database.plan.ok()) return database.plan.status();
+  if (!host.ok()) return host.status();
+  absl::StatusOr<ApplyStore::LatestApplies>& latest = database.latest;
+  absl::StatusOr<ApplyPlan>& plan = database.plan;
+
+  DriftInputs inputs;
+  inputs.last_successful_apply = std::move(latest->successful);
+  inputs.host_files = std::move(host->files);
+  inputs.live = std::move(*host->live);
+  inputs.rendered_pjsip = plan->files[0].content;
+  inputs.rendered_dialplan = plan->files[1].content;
+  inputs.rendered_content_hash = plan->content_hash;
+  return DriftStatus{FindDrift(inputs), absl::Now(), host_.Describe()};
+}
+
+}  // namespace pbx

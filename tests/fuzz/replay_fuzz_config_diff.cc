@@ -1,0 +1,3 @@
+// fuzz_config_diff.cc with its entry point renamed, for corpus_replay_test.cc.
+#define LLVMFuzzerTestOneInput FuzzConfigDiffOneInput
+#include "tests/fuzz/fuzz_config_diff.cc"
