@@ -60,9 +60,9 @@ absl::Status ExecutePlan(AsteriskHostSession& session, const ApplyPlan& plan,
     return Summarized(renamed, "Asterisk was not reloaded");
   }
   clock.Mark("rename");
-  for (const FileWrite& file : plan.files) {
-    record.files.push_back(
-        {file.path, Sha256Hex(file.content), static_cast<int64_t>(file.content.size())});
+  for (size_t i = 0; i < plan.files.size(); ++i) {
+    record.files.push_back({plan.files[i].path, plan.file_sha256.at(i),
+                            static_cast<int64_t>(plan.files[i].content.size())});
   }
 
   Failpoint("apply.before_reload");

@@ -26,24 +26,24 @@ InspectionRequest ReadWholeFiles(const ConfigPaths& paths) {
 absl::StatusOr<ApplyPreview> ApplyInspector::Preview() {
   // The database and the host are read side by side: a preview costs the
   // slower of the two, not their sum.
-  std::future<absl::StatusOr<ApplyPlan>> planned = std::async(std::launch::async, [this] {
-    return PlanApply(users_, options_.paths, options_.endpoint_profile);
-  });
+  std::future<absl::StatusOr<std::shared_ptr<const ApplyPlan>>> planned =
+      std::async(std::launch::async, [this] { return planner_.Plan(); });
   absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = host_.Open();
   absl::StatusOr<HostInspection> host =
       session.ok() ? InspectHost(**session, options_.execution.asterisk_program,
                                  ReadWholeFiles(options_.paths))
                    : absl::StatusOr<HostInspection>(session.status());
-  absl::StatusOr<ApplyPlan> plan = planned.get();
-  if (!plan.ok()) return plan.status();
+  absl::StatusOr<std::shared_ptr<const ApplyPlan>> planned_plan = planned.get();
+  if (!planned_plan.ok()) return planned_plan.status();
   if (!host.ok()) return host.status();
+  const ApplyPlan* plan = planned_plan->get();
 
   ApplyPreview preview;
   preview.user_count = static_cast<int>(plan->extensions.size());
   preview.content_hash = plan->content_hash;
   bool files_equal = true;
   for (size_t i = 0; i < plan->files.size(); ++i) {
-    ApplyPreview::File file{plan->files[i].path, Sha256Hex(plan->files[i].content),
+    ApplyPreview::File file{plan->files[i].path, plan->file_sha256.at(i),
                             host->sha256.at(i)};
     files_equal = files_equal && file.host_sha256 == file.rendered_sha256;
     preview.files.push_back(std::move(file));
@@ -78,13 +78,13 @@ absl::StatusOr<ApplyPreview> ApplyInspector::Preview() {
 absl::StatusOr<DriftStatus> ApplyInspector::Drift() {
   struct FromDatabase {
     absl::StatusOr<ApplyStore::LatestApplies> latest;
-    absl::StatusOr<ApplyPlan> plan;
+    absl::StatusOr<std::shared_ptr<const ApplyPlan>> plan;
   };
   // The database and the host side by side, as in Preview.
   std::future<FromDatabase> read = std::async(std::launch::async, [this] {
     FromDatabase database{store_.LatestAudits(), absl::UnknownError("not read")};
     if (database.latest.ok()) {
-      database.plan = PlanApply(users_, options_.paths, options_.endpoint_profile);
+      database.plan = planner_.Plan();
     }
     return database;
   });
@@ -99,7 +99,7 @@ absl::StatusOr<DriftStatus> ApplyInspector::Drift() {
   if (!database.plan.ok()) return database.plan.status();
   if (!host.ok()) return host.status();
   absl::StatusOr<ApplyStore::LatestApplies>& latest = database.latest;
-  absl::StatusOr<ApplyPlan>& plan = database.plan;
+  const ApplyPlan* plan = database.plan->get();
 
   DriftInputs inputs;
   inputs.last_successful_apply = std::move(latest->successful);

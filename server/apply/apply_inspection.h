@@ -56,6 +56,7 @@ class ApplyInspector {
   ApplyStore& store_;
   AsteriskHost& host_;
   const ApplyOptions options_;
+  Planner planner_{users_, options_.paths, options_.endpoint_profile};
 };
 
 }  // namespace pbx

@@ -95,33 +95,48 @@ absl::Status ApplyOperations::RecordRefusal(const absl::Status& refusal,
 
 absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
   // The users are read and rendered while the first round trip to the host
-  // runs (connect, then the files' hashes and whether the daemon answers):
-  // both only read, and an Apply costs the slower of the two, not the sum.
+  // runs: both only read, and an Apply costs the slower of the two, not the
+  // sum. What that round trip reads is decided as soon as the database has
+  // answered (before any rendering): when the users did not change since the
+  // kept plan and that plan is what the last successful Apply wrote, this
+  // Apply most likely changes nothing, and the round trip reads the live
+  // lists too (a no-op Apply's only one); otherwise the files' hashes and the
+  // daemon's uptime (the pre-flight), which costs a changing Apply little.
   std::vector<ApplyPhase> plan_phases;
-  std::future<absl::StatusOr<ApplyPlan>> planned =
-      std::async(std::launch::async, [this, &plan_phases] {
+  std::promise<std::shared_ptr<const ApplyPlan>> read;
+  std::future<std::shared_ptr<const ApplyPlan>> unchanged = read.get_future();
+  std::future<absl::StatusOr<std::shared_ptr<const ApplyPlan>>> planned =
+      std::async(std::launch::async, [this, &plan_phases, &read] {
         PhaseClock plan_clock(plan_phases);
-        return PlanApply(users_, options_.paths, options_.endpoint_profile, &plan_clock);
+        return planner_.Plan(&plan_clock, [&read](std::shared_ptr<const ApplyPlan> kept) {
+          read.set_value(std::move(kept));
+        });
       });
   std::vector<ApplyPhase> host_phases;
   PhaseClock host_clock(host_phases);
+  absl::StatusOr<ApplyStore::LatestApplies> latest = store_.LatestAudits();
   absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = host_.Open();
   absl::StatusOr<HostInspection> inspection = absl::UnknownError("not inspected");
   if (session.ok()) {
     host_clock.Mark("connect");
+    const std::shared_ptr<const ApplyPlan> kept = unchanged.get();
     InspectionRequest request;
     request.paths = {options_.paths.pjsip, options_.paths.dialplan};
     request.file_read = InspectionRequest::FileRead::kSha256;
+    request.live_state = !entry.forced && kept != nullptr && latest.ok() && latest->successful &&
+                         latest->successful->content_hash == kept->content_hash;
     request.probe_daemon = true;
     inspection = InspectHost(**session, options_.execution.asterisk_program, request);
     host_clock.Mark("inspect");
   }
-  absl::StatusOr<ApplyPlan> plan = planned.get();
+  absl::StatusOr<std::shared_ptr<const ApplyPlan>> plan = planned.get();
   entry.phases = std::move(plan_phases);
   entry.phases.insert(entry.phases.end(), host_phases.begin(), host_phases.end());
   if (!plan.ok()) return plan.status();
-  entry.user_count = static_cast<int>(plan->extensions.size());
-  entry.content_hash = plan->content_hash;
+  const ApplyPlan& planned_plan = **plan;
+  entry.user_count = static_cast<int>(planned_plan.extensions.size());
+  entry.content_hash = planned_plan.content_hash;
+  if (!latest.ok()) return latest.status();
   if (!session.ok()) return Summarized(session.status(), "nothing was changed");
   if (!inspection.ok()) {
     return Summarized(inspection.status(), "nothing was written and Asterisk was not reloaded");
@@ -129,12 +144,13 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
 
   PhaseClock clock(entry.phases);
   if (!entry.forced) {
-    absl::StatusOr<bool> unchanged = HostAlreadyRuns(**session, *plan, *inspection, clock, entry);
-    if (!unchanged.ok() || *unchanged) return unchanged.status();
+    absl::StatusOr<bool> already =
+        HostAlreadyRuns(**session, planned_plan, *inspection, clock, entry);
+    if (!already.ok() || *already) return already.status();
   }
 
   ExecutionRecord record;
-  absl::Status executed = ExecutePlan(**session, *plan, options_.execution, clock, record);
+  absl::Status executed = ExecutePlan(**session, planned_plan, options_.execution, clock, record);
   entry.changed = record.wrote;
   entry.files = std::move(record.files);
   entry.reload_output = std::move(record.reload_output);
@@ -148,13 +164,15 @@ absl::StatusOr<bool> ApplyOperations::HostAlreadyRuns(AsteriskHostSession& sessi
                                                       PhaseClock& clock, ApplyAuditEntry& entry) {
   std::vector<ConfigFileRecord> files;
   for (size_t i = 0; i < plan.files.size(); ++i) {
-    const std::string rendered = Sha256Hex(plan.files[i].content);
+    const std::string& rendered = plan.file_sha256.at(i);
     if (inspection.sha256.at(i) != rendered) return false;
     files.push_back({plan.files[i].path, rendered,
                      static_cast<int64_t>(plan.files[i].content.size())});
   }
-  absl::StatusOr<LiveState> live =
-      AsteriskCli(session, options_.execution.asterisk_program).ReadLiveState();
+  absl::StatusOr<LiveState> live = inspection.live
+                                       ? absl::StatusOr<LiveState>(*inspection.live)
+                                       : AsteriskCli(session, options_.execution.asterisk_program)
+                                             .ReadLiveState();
   clock.Mark("verify");
   if (!live.ok()) {
     return Summarized(live.status(), "nothing was written and Asterisk was not reloaded");
@@ -183,12 +201,11 @@ absl::StatusOr<ApplyStatus> ApplyOperations::GetStatus() {
   if (!latest.ok()) return latest.status();
   status.last_apply = std::move(latest->any);
   status.last_successful_apply = std::move(latest->successful);
-  absl::StatusOr<ApplyPlan> plan =
-      PlanApply(users_, options_.paths, options_.endpoint_profile);
+  absl::StatusOr<std::shared_ptr<const ApplyPlan>> plan = planner_.Plan();
   if (!plan.ok()) return plan.status();
-  status.current_content_hash = plan->content_hash;
+  status.current_content_hash = (*plan)->content_hash;
   status.pending_changes = !status.last_successful_apply.has_value() ||
-                           status.last_successful_apply->content_hash != plan->content_hash;
+                           status.last_successful_apply->content_hash != (*plan)->content_hash;
   return status;
 }
 

@@ -85,8 +85,8 @@ class ApplyOperations {
   // Everything after the audit row is open; fills `entry` as it goes.
   absl::Status Run(ApplyAuditEntry& entry);
   // Whether the host already runs `plan`: its files hold the rendered bytes
-  // (`inspection`) and the live state, read then, verifies. Fills the
-  // entry's files and verification when so.
+  // (`inspection`) and the live state (the inspection's, else read now)
+  // verifies. Fills the entry's files and verification when so.
   absl::StatusOr<bool> HostAlreadyRuns(AsteriskHostSession& session, const ApplyPlan& plan,
                                        const HostInspection& inspection, PhaseClock& clock,
                                        ApplyAuditEntry& entry);
@@ -95,6 +95,7 @@ class ApplyOperations {
   ApplyStore& store_;
   AsteriskHost& host_;
   const ApplyOptions options_;
+  Planner planner_{users_, options_.paths, options_.endpoint_profile};
   FinishedCallback on_finished_;
 };
 

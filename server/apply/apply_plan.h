@@ -1,10 +1,13 @@
 #ifndef PBX_SERVER_APPLY_APPLY_PLAN_H_
 #define PBX_SERVER_APPLY_APPLY_PLAN_H_
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "server/apply/phase_clock.h"
 #include "server/asterisk/config_files.h"
 #include "server/core/asterisk_config.h"
@@ -23,8 +26,10 @@ struct ConfigPaths {
 // sent to it: the users as they are in the database, rendered.
 struct ApplyPlan {
   std::vector<ProvisionedExtension> extensions;
-  // The two files, pjsip first, with their target paths.
+  // The two files, pjsip first, with their target paths, and the sha256
+  // (hex) of each.
   std::vector<FileWrite> files;
+  std::vector<std::string> file_sha256;
   // sha256 of both bodies: equal hashes mean equal provisioning.
   std::string content_hash;
   // What the live Asterisk must hold once the files are loaded.
@@ -37,6 +42,35 @@ struct ApplyPlan {
 // Every generated endpoint and AOR gets `profile`'s options.
 absl::StatusOr<ApplyPlan> PlanApply(UserStore& users, const ConfigPaths& paths,
                                     const EndpointProfile& profile, PhaseClock* clock = nullptr);
+
+// PlanApply, rendering again only when the users changed: each call asks the
+// database for a fingerprint of every number, user and sealed secret, and
+// for the extensions themselves only when it differs from the one of the
+// kept plan. An unchanged database then costs one short query instead of
+// reading and unsealing every secret and rendering both files (Preview,
+// Drift, a no-op Apply). Thread-safe; callers share the plan read-only.
+class Planner {
+ public:
+  Planner(UserStore& users, ConfigPaths paths, EndpointProfile profile)
+      : users_(users), paths_(std::move(paths)), profile_(std::move(profile)) {}
+
+  // Marks read and render on `clock` (render is near zero on a kept plan).
+  // `on_read`, when given, is called once as soon as the database answered,
+  // before any rendering: with the kept plan when the users did not change,
+  // else (or when the read failed) with null. It lets a caller decide early
+  // what a plan it does not have yet implies.
+  using OnRead = std::function<void(std::shared_ptr<const ApplyPlan> unchanged)>;
+  absl::StatusOr<std::shared_ptr<const ApplyPlan>> Plan(PhaseClock* clock = nullptr,
+                                                         const OnRead& on_read = nullptr);
+
+ private:
+  UserStore& users_;
+  const ConfigPaths paths_;
+  const EndpointProfile profile_;
+  absl::Mutex mu_;
+  std::string fingerprint_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const ApplyPlan> plan_ ABSL_GUARDED_BY(mu_);
+};
 
 }  // namespace pbx
 

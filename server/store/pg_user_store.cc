@@ -351,6 +351,36 @@ absl::StatusOr<std::vector<ProvisionedExtension>> PgUserStore::ReadProvisioning(
   });
 }
 
+absl::StatusOr<UserStore::Provisioning> PgUserStore::ReadProvisioningUnless(
+    absl::string_view known) {
+  return pool_.Query<Provisioning>(
+      [&](pqxx::connection& connection) -> absl::StatusOr<Provisioning> {
+        // One statement, one snapshot: the fingerprint always describes the
+        // rows sent with it. A secret not sealed yet counts by its clear text,
+        // and sealing it changes the fingerprint (a harmless re-read).
+        pqxx::result result = pqxx::nontransaction(connection).exec_params(
+            "WITH fingerprint AS ("
+            "  SELECT md5(coalesce(string_agg(number || ':' || user_id || ':' ||"
+            "    coalesce(sip_secret_sealed, 'clear:' || sip_secret), ',' ORDER BY number), ''))"
+            "    AS value FROM extensions)"
+            " SELECT f.value, e.number, e.user_id::text, e.sip_secret_sealed"
+            " FROM fingerprint f LEFT JOIN extensions e ON f.value <> $1"
+            " ORDER BY e.number",
+            std::string(known));
+        Provisioning provisioning;
+        provisioning.fingerprint = result.empty() ? "" : result[0][0].as<std::string>();
+        provisioning.changed = provisioning.fingerprint != known;
+        for (const auto& row : result) {
+          if (row[1].is_null()) continue;
+          absl::StatusOr<std::string> secret =
+              OpenSipSecret(secrets_, row[2].as<std::string>(), row[3].as<std::string>());
+          if (!secret.ok()) return secret.status();
+          provisioning.extensions.push_back({row[1].as<int>(), std::move(*secret)});
+        }
+        return provisioning;
+      });
+}
+
 absl::StatusOr<int> PgUserStore::CountExtensions() {
   return pool_.Query<int>([](pqxx::connection& connection) -> absl::StatusOr<int> {
     return pqxx::nontransaction(connection)

@@ -32,6 +32,7 @@ class PgUserStore : public UserStore {
   absl::StatusOr<std::vector<UserChangeEvent>> ListChangeEvents(
       int limit, absl::string_view user_id) override;
   absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() override;
+  absl::StatusOr<Provisioning> ReadProvisioningUnless(absl::string_view known) override;
   absl::StatusOr<int> CountExtensions() override;
 
  private:

@@ -59,6 +59,16 @@ class UserStore {
       int limit, absl::string_view user_id) = 0;
   // Every extension with its secret, sorted by number: what Apply renders.
   virtual absl::StatusOr<std::vector<ProvisionedExtension>> ReadProvisioning() = 0;
+  // ReadProvisioning with a fingerprint of what it read (every number, user
+  // and sealed secret), both from one statement, so they always belong
+  // together. When the fingerprint equals `known`, the extensions are not
+  // sent (nor unsealed): `changed` is false and `extensions` empty.
+  struct Provisioning {
+    std::string fingerprint;
+    bool changed = true;
+    std::vector<ProvisionedExtension> extensions;
+  };
+  virtual absl::StatusOr<Provisioning> ReadProvisioningUnless(absl::string_view known) = 0;
   // How many extensions of the pool are allocated (for monitoring; one count
   // over at most kExtensionPoolSize rows).
   virtual absl::StatusOr<int> CountExtensions() = 0;

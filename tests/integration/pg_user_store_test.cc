@@ -254,6 +254,50 @@ TEST_F(PgUserStoreTest, ProvisioningIsSortedByNumber) {
   EXPECT_THAT(numbers, ::testing::ElementsAre(1000, 1002));
 }
 
+TEST_F(PgUserStoreTest, TheProvisioningFingerprintFollowsEveryNumberAndSecret) {
+  auto empty = store_->ReadProvisioningUnless("");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->extensions.empty());
+  const std::string none = empty->fingerprint;
+  EXPECT_EQ(none.size(), 32u) << "md5 hex, also of no rows";
+
+  auto a = Create("a");
+  auto b = Create("b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto two = store_->ReadProvisioningUnless(none);
+  ASSERT_TRUE(two.ok());
+  EXPECT_TRUE(two->changed);
+  ASSERT_EQ(two->extensions.size(), 2u);
+  EXPECT_EQ(two->extensions[1].sip_secret, b->sip_credentials.password);
+
+  auto same = store_->ReadProvisioningUnless(two->fingerprint);
+  ASSERT_TRUE(same.ok());
+  EXPECT_FALSE(same->changed);
+  EXPECT_TRUE(same->extensions.empty()) << "nothing sent when the caller has it";
+  EXPECT_EQ(same->fingerprint, two->fingerprint);
+
+  // A rotated secret, a deleted user, a user changed straight in SQL: each
+  // is another fingerprint.
+  ASSERT_TRUE(store_->ReplaceSipSecret(a->user.id, GenerateSipSecret(), kActor).ok());
+  auto rotated = store_->ReadProvisioningUnless(two->fingerprint);
+  ASSERT_TRUE(rotated.ok());
+  EXPECT_TRUE(rotated->changed);
+  EXPECT_NE(rotated->extensions[0].sip_secret, two->extensions[0].sip_secret);
+  ASSERT_TRUE(store_->DeleteUser(b->user.id, kActor).ok());
+  auto deleted = store_->ReadProvisioningUnless(rotated->fingerprint);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_TRUE(deleted->changed);
+  EXPECT_EQ(deleted->extensions.size(), 1u);
+  {
+    pqxx::connection connection(url());
+    pqxx::nontransaction(connection).exec("UPDATE extensions SET number = 1500");
+  }
+  auto moved = store_->ReadProvisioningUnless(deleted->fingerprint);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_TRUE(moved->changed);
+  EXPECT_EQ(moved->extensions[0].number, 1500);
+}
+
 // ---------------------------------------------------------------- SIP secrets at rest
 
 std::string SealedOf(const std::string& url, int number) {

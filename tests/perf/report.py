@@ -196,9 +196,10 @@ def tables(results: dict) -> list[Table]:
          for label, a in phased],
         note="inspect: the round trip before anything is written (server/asterisk/host_inspection.cc), run "
              "while the users are read and rendered (so read and render overlap connect and inspect): both "
-             "files' sha256sum plus `core show uptime seconds` (pre-flight). When both files already hold the "
-             "rendered bytes, verify reads the four live lists; if they match, nothing is written: a no-op Apply "
-             "has no upload, rename or reload."))
+             "files' sha256sum plus `core show uptime seconds` (pre-flight), and the four live lists too when "
+             "the users did not change since the server's kept plan, which the last successful Apply wrote (a "
+             "likely no-op). When both files already hold the rendered bytes and the live lists match, nothing "
+             "is written: a no-op Apply has no upload, rename or reload."))
     if results.get("noop_apply"):
         out.append(_noop_apply_table(results["noop_apply"]))
     if results.get("preview"):
@@ -319,7 +320,7 @@ def _noop_apply_table(n: dict) -> Table:
                          "kept session (reference)", floor, floor_p50))
     rows.append(_cli_row("the server's InspectHost for it, parsing included, kept session", floor, floor_p50,
                          "inspect_ms"))
-    rows.append(_cli_row("the server's check of its kept session alone: `true`, one exec, kept session",
+    rows.append(_cli_row("one exec of `true` on the kept session (the floor of any command)",
                          n["session_check"], floor_p50))
     live = floor.get("live") or {}
     return Table(
@@ -332,8 +333,8 @@ def _noop_apply_table(n: dict) -> Table:
               "through a recording session, then times it): " + "; ".join(f"`{c}`" for c in floor["commands"])
               + f". It found {live.get('endpoints', '?')} endpoints, {live.get('aors', '?')} aors, "
               f"{live.get('auths', '?')} auths and {live.get('dialplan', '?')} synergy-internal extensions; "
-              f"{floor['output_bytes']} bytes came back. The server also checks its kept session (`true`) "
-              "before it reuses it, reads and renders the users and writes the audit entry."
+              f"{floor['output_bytes']} bytes came back. The server also asks the database whether the users "
+              "changed since its kept plan (reading and rendering them only if so) and writes the audit entry."
               + _inspection_warning(n)))
 
 
@@ -376,7 +377,7 @@ def _registrations_table(g: dict) -> Table:
                        ("the server's CLI read alone: "
                         + " + ".join(f"`{c}`" for c in g["server_commands"]) + " side by side, one exec, kept session",
                         g["server_cli"]),
-                       ("the server's check of its kept session alone: `true`, one exec, kept session",
+                       ("one exec of `true` on the kept session (the floor of any command)",
                         g["session_check"])):
         rows.append([label, _ms(cli["ms"]["p50"]), _ms(cli["ms"]["p95"]), _ms(cli["ms"]["max"]), str(cli["runs"]),
                      _ratio(cli["ms"]["p50"] / floor_p50)])

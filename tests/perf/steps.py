@@ -48,12 +48,11 @@ CONTACTS_COMMAND = "pjsip show contacts"
 # hold these strings (the report warns otherwise; then update the --inspect kinds below).
 SERVER_INSPECTION_SOURCES = {
     h.REPO_ROOT / "server" / "apply" / "apply_operations.cc": (
-        "InspectHost(", "FileRead::kSha256", "request.probe_daemon = true", ".ReadLiveState()"),
+        "InspectHost(", "FileRead::kSha256", "request.live_state =", "request.probe_daemon = true"),
     h.REPO_ROOT / "server" / "apply" / "apply_inspection.cc": ("InspectHost(", "FileRead::kContent"),
 }
-# pbx-bench-cli-floor --inspect kinds: the issue's reference for a no-op Apply, one round trip reading both files'
-# sha256sum and the four live lists (the server reads the hashes beside its database read, then the lists), and
-# Preview's (both files whole).
+# pbx-bench-cli-floor --inspect kinds: a likely no-op Apply's one round trip (both files' sha256sum and the four
+# live lists, the issue's reference) and Preview's (both files whole).
 NOOP_INSPECTION = "hashes-live"
 PREVIEW_INSPECTION = "contents"
 
@@ -453,9 +452,10 @@ def preview_once(stack: Stack) -> dict:
 def measure_noop_apply(stack: Stack, plan: Plan) -> dict:
     """Apply of plan.phones users (those measure_apply applied last) when nothing changed: first a few through
     the driver (each answer must say changed: false; they give the phases), then REST and gRPC through the load
-    generator, every answer checked. The reference right before them (the issue's): one round trip reading both
-    files' sha256sum and the four live lists side by side in one exec on a kept session, as the server's
-    InspectHost sends them; and the no-op command the server runs on its kept session before reusing it."""
+    generator, every answer checked. The reference right before them: the round trip a likely no-op Apply makes,
+    both files' sha256sum and the four live lists side by side in one exec on a kept session, as the server's
+    InspectHost sends it; and the no-op command `true` (the server no longer sends it before reusing a kept
+    session; kept as the floor of one exec)."""
     users = plan.phones
     listed = stack.portal.client.count_users()
     if listed != users:
@@ -690,7 +690,7 @@ def measure_registrations(stack: Stack, plan: Plan) -> dict:
         commands = list(SERVER_REGISTRATION_COMMANDS)
         log(f"registrations: the server's CLI read {commands}, {samples} runs on a kept session")
         server_cli = cli_floor(stack, commands, samples, warmup)
-        # What the server pays before it reuses its kept session (reusing_host.cc: a no-op command).
+        # The floor of any one exec on the kept session (the server no longer checks it before reuse).
         session_check = cli_floor(stack, ["true"], samples, warmup, shell=True)
         contacts_after = registered_contacts(stack, extensions, sipp_port)
         answered_after = registered_in_answer(stack)

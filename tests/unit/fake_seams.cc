@@ -192,6 +192,22 @@ absl::StatusOr<std::vector<ProvisionedExtension>> FakeUserStore::ReadProvisionin
   return extensions;
 }
 
+absl::StatusOr<UserStore::Provisioning> FakeUserStore::ReadProvisioningUnless(
+    absl::string_view known) {
+  absl::StatusOr<std::vector<ProvisionedExtension>> extensions = ReadProvisioning();
+  if (!extensions.ok()) return extensions.status();
+  calls.back() = "ReadProvisioningUnless";
+  std::string all;
+  for (const ProvisionedExtension& e : *extensions) {
+    absl::StrAppend(&all, e.number, ":", e.sip_secret, ",");
+  }
+  Provisioning provisioning;
+  provisioning.fingerprint = Sha256Hex(all);
+  provisioning.changed = provisioning.fingerprint != known;
+  if (provisioning.changed) provisioning.extensions = std::move(*extensions);
+  return provisioning;
+}
+
 absl::StatusOr<int> FakeUserStore::CountExtensions() {
   return static_cast<int>(users_.size());
 }
