@@ -48,10 +48,11 @@ absl::StatusOr<ApplyPreview> ApplyInspector::Preview() {
     files_equal = files_equal && file.host_sha256 == file.rendered_sha256;
     preview.files.push_back(std::move(file));
   }
-  preview.diff = DiffConfigTexts(plan->files[0].content, plan->files[1].content,
-                                 host->files.at(0).content.value_or(""),
-                                 host->files.at(1).content.value_or(""));
   if (!files_equal) {
+    // Equal files need no diff: the same bytes cut into the same extensions.
+    preview.diff = DiffConfigTexts(plan->files[0].content, plan->files[1].content,
+                                   host->files.at(0).content.value_or(""),
+                                   host->files.at(1).content.value_or(""));
     preview.would_write = true;
     preview.reason = "the files on the host differ from what the database renders to";
     return preview;
