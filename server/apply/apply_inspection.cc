@@ -21,6 +21,11 @@ InspectionRequest ReadWholeFiles(const ConfigPaths& paths) {
   return request;
 }
 
+// A file missing on the host diffs as an empty one.
+absl::string_view TextOf(const HostFile& file) {
+  return file.content.has_value() ? absl::string_view(*file.content) : absl::string_view();
+}
+
 }  // namespace
 
 absl::StatusOr<ApplyPreview> ApplyInspector::Preview() {
@@ -50,9 +55,8 @@ absl::StatusOr<ApplyPreview> ApplyInspector::Preview() {
   }
   if (!files_equal) {
     // Equal files need no diff: the same bytes cut into the same extensions.
-    preview.diff = DiffConfigTexts(plan->files[0].content, plan->files[1].content,
-                                   host->files.at(0).content.value_or(""),
-                                   host->files.at(1).content.value_or(""));
+    preview.diff = DiffConfigTexts(*plan->lines, plan->files[0].content, plan->files[1].content,
+                                   TextOf(host->files.at(0)), TextOf(host->files.at(1)));
     preview.would_write = true;
     preview.reason = "the files on the host differ from what the database renders to";
     return preview;

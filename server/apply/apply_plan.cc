@@ -18,6 +18,7 @@ absl::StatusOr<ApplyPlan> Render(std::vector<ProvisionedExtension> extensions,
   plan.files = {{paths.pjsip, std::move(config->pjsip)},
                 {paths.dialplan, std::move(config->dialplan)}};
   for (const FileWrite& file : plan.files) plan.file_sha256.push_back(Sha256Hex(file.content));
+  plan.lines = std::make_shared<const ExtensionLines>(plan.files[0].content, plan.files[1].content);
   plan.content_hash = std::move(config->content_hash);
   plan.expected = ExpectedObjectsFor(extensions);
   plan.extensions = std::move(extensions);

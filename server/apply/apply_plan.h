@@ -11,6 +11,7 @@
 #include "server/apply/phase_clock.h"
 #include "server/asterisk/config_files.h"
 #include "server/core/asterisk_config.h"
+#include "server/core/config_diff.h"
 #include "server/store/user_store.h"
 
 namespace pbx {
@@ -34,6 +35,9 @@ struct ApplyPlan {
   std::string content_hash;
   // What the live Asterisk must hold once the files are loaded.
   ExpectedObjects expected;
+  // Where each extension's lines sit in the two files: Preview compares the
+  // host's files against them, and a kept plan is cut only once.
+  std::shared_ptr<const ExtensionLines> lines;
 };
 
 // Reads the users and renders them; no host I/O. A failure says which step

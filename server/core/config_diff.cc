@@ -8,7 +8,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "server/core/extension_pool.h"
@@ -159,122 +158,153 @@ std::vector<std::string> Aspects(const ExtensionConfig& want, const ExtensionCon
   return aspects;
 }
 
-// Every portal extension's lines of one pair of files, as the parser would
-// assign them: a pjsip section's lines go to the extension its name names
-// ([N] or [N-auth]), a dialplan line to the extension its `exten =>` opened
-// in [synergy-internal]; lines of other sections, and before any, to none.
-// Each extension's lines are kept as the slices of the text they came from.
-class ExtensionLines {
- public:
-  ExtensionLines(absl::string_view pjsip, absl::string_view dialplan)
-      : pjsip_(kExtensionPoolSize), dialplan_(kExtensionPoolSize) {
-    CutPjsip(pjsip);
-    CutDialplan(dialplan);
+bool OnlyBlanks(absl::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); });
+}
+
+template <typename OnLine>
+void ForEachLine(absl::string_view text, OnLine on_line) {
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    const size_t length = end == absl::string_view::npos ? text.size() : end + 1;
+    on_line(text.substr(0, length));
+    text.remove_prefix(length);
   }
+}
+
+}  // namespace
+
+// One side of a diff: a pair of texts and where each extension's lines sit
+// (outside the anonymous namespace: ExtensionLines's friend).
+class CutSide {
+ public:
+  CutSide(const ExtensionLines& lines, absl::string_view pjsip, absl::string_view dialplan)
+      : lines_(lines), pjsip_(pjsip), dialplan_(dialplan) {}
 
   bool Mentions(int number) const {
-    return !pjsip_[number - kFirstExtension].empty() ||
-           !dialplan_[number - kFirstExtension].empty();
-  }
-  bool SameAs(const ExtensionLines& other, int number) const {
     const size_t i = number - kFirstExtension;
-    return Same(pjsip_[i], other.pjsip_[i]) && Same(dialplan_[i], other.dialplan_[i]);
+    return !lines_.pjsip_[i].empty() || !lines_.dialplan_[i].empty();
+  }
+  bool SameAs(const CutSide& other, int number) const {
+    const size_t i = number - kFirstExtension;
+    return Same(pjsip_, lines_.pjsip_[i], other.pjsip_, other.lines_.pjsip_[i]) &&
+           Same(dialplan_, lines_.dialplan_[i], other.dialplan_, other.lines_.dialplan_[i]);
   }
   // The extension's config as ParseConfigFiles reads it; none when its
   // lines define no endpoint, auth, aor or dialplan line.
   std::optional<ExtensionConfig> Parse(int number) const {
     const size_t i = number - kFirstExtension;
-    ConfigContents contents =
-        ParseConfigFiles(Joined(pjsip_[i]),
-                         absl::StrCat("[", kInternalContext, "]\n", Joined(dialplan_[i])));
+    ConfigContents contents = ParseConfigFiles(
+        Joined(pjsip_, lines_.pjsip_[i]),
+        absl::StrCat("[", kInternalContext, "]\n", Joined(dialplan_, lines_.dialplan_[i])));
     auto it = contents.extensions.find(number);
     if (it == contents.extensions.end()) return std::nullopt;
     return std::move(it->second);
   }
 
  private:
-  using Pieces = std::vector<absl::string_view>;
+  using Pieces = ExtensionLines::Pieces;
 
-  static bool Same(const Pieces& a, const Pieces& b) {
+  static absl::string_view Slice(absl::string_view text, const ExtensionLines::Piece& piece) {
+    return text.substr(piece.offset, piece.size);
+  }
+  static bool Same(absl::string_view a_text, const Pieces& a, absl::string_view b_text,
+                   const Pieces& b) {
     if (a.size() <= 1 && b.size() <= 1) {
-      return (a.empty() ? absl::string_view() : a[0]) == (b.empty() ? absl::string_view() : b[0]);
+      return (a.empty() ? absl::string_view() : Slice(a_text, a[0])) ==
+             (b.empty() ? absl::string_view() : Slice(b_text, b[0]));
     }
-    return Joined(a) == Joined(b);
+    return Joined(a_text, a) == Joined(b_text, b);
+  }
+  static std::string Joined(absl::string_view text, const Pieces& pieces) {
+    std::string joined;
+    for (const ExtensionLines::Piece& piece : pieces) absl::StrAppend(&joined, Slice(text, piece));
+    return joined;
   }
 
-  static std::string Joined(const Pieces& pieces) {
-    // Nearly always one piece: an extension's lines sit together.
-    return pieces.size() == 1 ? std::string(pieces[0]) : absl::StrJoin(pieces, "");
-  }
-
-  // Appends `line` (with its newline) to `pieces`, merging it with the piece
-  // it directly follows.
-  static void Add(Pieces& pieces, absl::string_view line) {
-    if (!pieces.empty() && pieces.back().data() + pieces.back().size() == line.data()) {
-      pieces.back() = absl::string_view(pieces.back().data(), pieces.back().size() + line.size());
-    } else {
-      pieces.push_back(line);
-    }
-  }
-
-  template <typename OnLine>
-  static void ForEachLine(absl::string_view text, OnLine on_line) {
-    while (!text.empty()) {
-      const size_t end = text.find('\n');
-      const size_t length = end == absl::string_view::npos ? text.size() : end + 1;
-      on_line(text.substr(0, length));
-      text.remove_prefix(length);
-    }
-  }
-
-  void CutPjsip(absl::string_view pjsip) {
-    int current = 0;
-    ForEachLine(pjsip, [&](absl::string_view raw) {
-      absl::string_view line = Clean(raw);
-      if (!line.empty() && line.front() == '[') {
-        const size_t close = line.find(']');
-        if (close != absl::string_view::npos) {
-          const absl::string_view name = absl::StripAsciiWhitespace(line.substr(1, close - 1));
-          current = PortalObjectNumber(name, absl::EndsWith(name, "-auth"));
-        }
-      }
-      if (current != 0) Add(pjsip_[current - kFirstExtension], raw);
-    });
-  }
-
-  void CutDialplan(absl::string_view dialplan) {
-    bool in_context = false;
-    int current = 0;
-    ForEachLine(dialplan, [&](absl::string_view raw) {
-      absl::string_view line = Clean(raw);
-      if (line.empty()) {
-        if (current != 0) Add(dialplan_[current - kFirstExtension], raw);
-        return;
-      }
-      if (line.front() == '[') {
-        const size_t close = line.find(']');
-        in_context =
-            close != absl::string_view::npos && line.substr(1, close - 1) == kInternalContext;
-        current = 0;
-        return;
-      }
-      if (!in_context) return;
-      // As ParseDialplan reads NormalizeOption(line), without building it.
-      absl::string_view value;
-      if (OptionValue(line, "exten", &value)) {
-        current = PortalObjectNumber(value.substr(0, value.find(',')), false);
-      } else if (!OptionValue(line, "same", &value)) {
-        current = 0;
-      }
-      if (current != 0) Add(dialplan_[current - kFirstExtension], raw);
-    });
-  }
-
-  std::vector<Pieces> pjsip_;
-  std::vector<Pieces> dialplan_;
+  const ExtensionLines& lines_;
+  absl::string_view pjsip_;
+  absl::string_view dialplan_;
 };
 
-}  // namespace
+ExtensionLines::ExtensionLines(absl::string_view pjsip, absl::string_view dialplan)
+    : pjsip_(kExtensionPoolSize), dialplan_(kExtensionPoolSize) {
+  CutPjsip(pjsip);
+  CutDialplan(dialplan);
+}
+
+void ExtensionLines::Add(Pieces& pieces, absl::string_view text, absl::string_view line) {
+  const size_t offset = line.data() - text.data();
+  if (!pieces.empty() && pieces.back().offset + pieces.back().size == offset) {
+    pieces.back().size += line.size();
+  } else {
+    pieces.push_back({offset, line.size()});
+  }
+}
+
+void ExtensionLines::CutPjsip(absl::string_view pjsip) {
+  // Only a section header changes whose lines follow, so the text is cut at
+  // its headers, found by their '[' rather than line by line: a header is a
+  // line whose first non-blank character is '[' and which closes it with ']'
+  // before any comment. Everything from one header to the next belongs to the
+  // first one's extension, if it names one.
+  int current = 0;
+  size_t section_start = 0;
+  size_t search = 0;
+  while (search < pjsip.size()) {
+    const size_t bracket = pjsip.find('[', search);
+    if (bracket == absl::string_view::npos) break;
+    const size_t newline_before = pjsip.rfind('\n', bracket);
+    const size_t line_start = newline_before == absl::string_view::npos ? 0 : newline_before + 1;
+    const size_t newline_after = pjsip.find('\n', bracket);
+    const size_t line_end = newline_after == absl::string_view::npos ? pjsip.size()
+                                                                     : newline_after + 1;
+    search = line_end;
+    if (!OnlyBlanks(pjsip.substr(line_start, bracket - line_start))) continue;
+    const absl::string_view line = Clean(pjsip.substr(line_start, line_end - line_start));
+    const size_t close = line.find(']');
+    if (close == absl::string_view::npos) continue;
+    if (current != 0 && line_start > section_start) {
+      Add(pjsip_[current - kFirstExtension], pjsip,
+          pjsip.substr(section_start, line_start - section_start));
+    }
+    const absl::string_view name = absl::StripAsciiWhitespace(line.substr(1, close - 1));
+    current = PortalObjectNumber(name, absl::EndsWith(name, "-auth"));
+    section_start = line_start;
+  }
+  if (current != 0 && pjsip.size() > section_start) {
+    Add(pjsip_[current - kFirstExtension], pjsip, pjsip.substr(section_start));
+  }
+}
+
+void ExtensionLines::CutDialplan(absl::string_view dialplan) {
+  bool in_context = false;
+  int current = 0;
+  ForEachLine(dialplan, [&](absl::string_view raw) {
+    absl::string_view line = Clean(raw);
+    if (line.empty()) {
+      if (current != 0) Add(dialplan_[current - kFirstExtension], dialplan, raw);
+      return;
+    }
+    if (line.front() == '[') {
+      const size_t close = line.find(']');
+      in_context =
+          close != absl::string_view::npos && line.substr(1, close - 1) == kInternalContext;
+      current = 0;
+      return;
+    }
+    if (!in_context) return;
+    // As ParseDialplan reads NormalizeOption(line), without building it.
+    absl::string_view value;
+    if (OptionValue(line, "exten", &value)) {
+      current = PortalObjectNumber(value.substr(0, value.find(',')), false);
+    } else if (!OptionValue(line, "same", &value)) {
+      current = 0;
+    }
+    if (current != 0) Add(dialplan_[current - kFirstExtension], dialplan, raw);
+  });
+}
 
 ConfigContents ParseConfigFiles(absl::string_view pjsip, absl::string_view dialplan) {
   ConfigContents contents;
@@ -286,8 +316,16 @@ ConfigContents ParseConfigFiles(absl::string_view pjsip, absl::string_view dialp
 
 ConfigDiff DiffConfigTexts(absl::string_view want_pjsip, absl::string_view want_dialplan,
                            absl::string_view have_pjsip, absl::string_view have_dialplan) {
-  const ExtensionLines want(want_pjsip, want_dialplan);
-  const ExtensionLines have(have_pjsip, have_dialplan);
+  return DiffConfigTexts(ExtensionLines(want_pjsip, want_dialplan), want_pjsip, want_dialplan,
+                         have_pjsip, have_dialplan);
+}
+
+ConfigDiff DiffConfigTexts(const ExtensionLines& want_lines, absl::string_view want_pjsip,
+                           absl::string_view want_dialplan, absl::string_view have_pjsip,
+                           absl::string_view have_dialplan) {
+  const ExtensionLines have_lines(have_pjsip, have_dialplan);
+  const CutSide want(want_lines, want_pjsip, want_dialplan);
+  const CutSide have(have_lines, have_pjsip, have_dialplan);
   ConfigDiff diff;
   for (int number = kFirstExtension; number <= kLastExtension; ++number) {
     if (!want.Mentions(number) && !have.Mentions(number)) continue;

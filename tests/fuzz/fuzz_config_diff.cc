@@ -206,6 +206,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckParsed(other);
   CheckDiff(parsed, other, pbx::DiffConfigTexts(pjsip, dialplan, dialplan, pjsip));
   CheckDiff(other, parsed, pbx::DiffConfigTexts(dialplan, pjsip, pjsip, dialplan));
+  {
+    // A kept cut is used with copies of the texts it was cut from (a plan's
+    // files move with it): positions, not pointers.
+    const pbx::ExtensionLines lines(pjsip, dialplan);
+    const std::string pjsip_copy = pjsip, dialplan_copy = dialplan;
+    CheckDiff(parsed, other, pbx::DiffConfigTexts(lines, pjsip_copy, dialplan_copy, dialplan, pjsip));
+  }
   if (!pbx::DiffConfigTexts(pjsip, dialplan, pjsip, dialplan).empty()) {
     Fail(kHarness, "DiffConfigTexts: a config differs from itself");
   }

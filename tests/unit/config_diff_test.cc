@@ -138,13 +138,19 @@ void ExpectSameDiff(absl::string_view want_pjsip, absl::string_view want_dialpla
                     absl::string_view have_pjsip, absl::string_view have_dialplan) {
   const ConfigDiff parsed = DiffConfigs(ParseConfigFiles(want_pjsip, want_dialplan),
                                         ParseConfigFiles(have_pjsip, have_dialplan));
-  const ConfigDiff cut = DiffConfigTexts(want_pjsip, want_dialplan, have_pjsip, have_dialplan);
-  EXPECT_EQ(cut.added, parsed.added);
-  EXPECT_EQ(cut.removed, parsed.removed);
-  ASSERT_EQ(cut.changed.size(), parsed.changed.size());
-  for (size_t i = 0; i < cut.changed.size(); ++i) {
-    EXPECT_EQ(cut.changed[i].number, parsed.changed[i].number);
-    EXPECT_EQ(cut.changed[i].aspects, parsed.changed[i].aspects);
+  // Also with the want side cut beforehand, from texts that moved since.
+  const ExtensionLines want_lines(want_pjsip, want_dialplan);
+  const std::string moved_pjsip(want_pjsip), moved_dialplan(want_dialplan);
+  for (const ConfigDiff& cut :
+       {DiffConfigTexts(want_pjsip, want_dialplan, have_pjsip, have_dialplan),
+        DiffConfigTexts(want_lines, moved_pjsip, moved_dialplan, have_pjsip, have_dialplan)}) {
+    EXPECT_EQ(cut.added, parsed.added);
+    EXPECT_EQ(cut.removed, parsed.removed);
+    ASSERT_EQ(cut.changed.size(), parsed.changed.size());
+    for (size_t i = 0; i < cut.changed.size(); ++i) {
+      EXPECT_EQ(cut.changed[i].number, parsed.changed[i].number);
+      EXPECT_EQ(cut.changed[i].aspects, parsed.changed[i].aspects);
+    }
   }
 }
 
@@ -172,6 +178,29 @@ TEST(DiffConfigTexts, AgreesWithTheParsedDiff) {
   ASSERT_EQ(diff.changed.size(), 1u);
   EXPECT_EQ(diff.changed[0].number, 1005);
   EXPECT_THAT(diff.changed[0].aspects, ElementsAre("endpoint options changed"));
+}
+
+
+// The pjsip side is cut at its headers, found by their '['; a '[' that opens
+// no header (in a value, after a comment, unclosed, closed only inside a
+// comment) must leave the lines where the parser puts them.
+TEST(DiffConfigTexts, OnlyRealHeadersCutThePjsipFile) {
+  absl::StatusOr<RenderedConfig> a = RenderAsteriskConfig(
+      {{1000, kSecretA}, {1001, kSecretB}, {1002, kSecretC}}, DefaultEndpointProfile());
+  ASSERT_TRUE(a.ok());
+  const std::string tricky = absl::StrReplaceAll(
+      a->pjsip, {{"[1001]\ntype=endpoint", "  [1001]  \ntype=endpoint\nset_var=X=[1002]"},
+                 {"[1001-auth]", "[1001-auth]\n; [1002]\nmailboxes=[1002"},
+                 {"[1002-auth]", "[1002-auth] ; [1000]\n[1000 ; ]"}}) +
+                             "\tx=1 [1000]\n" + std::string(3, '\0') + "[1000]\n[1002";
+  ExpectSameDiff(a->pjsip, a->dialplan, tricky, a->dialplan);
+  ExpectSameDiff(tricky, a->dialplan, a->pjsip, a->dialplan);
+  const ConfigDiff diff = DiffConfigTexts(a->pjsip, a->dialplan, tricky, a->dialplan);
+  EXPECT_THAT(diff.added, IsEmpty());
+  EXPECT_THAT(diff.removed, IsEmpty());
+  ASSERT_EQ(diff.changed.size(), 2u);
+  EXPECT_EQ(diff.changed[0].number, 1001);
+  EXPECT_EQ(diff.changed[1].number, 1002);
 }
 
 }  // namespace
