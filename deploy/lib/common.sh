@@ -123,6 +123,21 @@ _pid_gone() {
     [[ "$(sed -E 's/^.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null || true)" == Z ]]
 }
 
+# lab_down_recorded MARKER: takes down the Asterisk lab deploy/up recorded in MARKER (.state/asterisk-lab*.started:
+# its directory and root, one a line), then removes MARKER; nothing when MARKER is absent. An empty MARKER (an older
+# deploy/up recorded none) means the lab the environment's PBX_LAB_* name.
+lab_down_recorded() {
+    local marker="$1" dir="" root=""
+    [[ -f "$marker" ]] || return 0
+    { IFS= read -r dir && IFS= read -r root; } <"$marker" || true
+    if [[ -n "$dir" ]]; then
+        PBX_LAB_DIR="$dir" PBX_LAB_ROOT="${root:-$dir/root}" "$LIB/asterisk-lab" down
+    else
+        "$LIB/asterisk-lab" down
+    fi
+    rm -f "$marker"
+}
+
 # The directory of PostgreSQL's server binaries (initdb, pg_ctl). The one rule for every script and for the e2e
 # harness, which asks `deploy/lib/pg bindir`: the version the project is tested with (15, bookworm's) when it
 # is installed, else the newest one Debian installed.

@@ -7,11 +7,18 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
+#include <set>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace pbx {
 namespace {
@@ -112,6 +119,94 @@ void ReadEndpointProfile(const EnvLookup& env, EndpointProfile& out,
   out = *std::move(profile);
 }
 
+bool IsHostName(absl::string_view name) {
+  if (name.empty() || name.size() > 32 || !absl::ascii_islower(name[0])) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-';
+  });
+}
+
+// "PBX_ASTERISK_<NAME>_<SUFFIX>", NAME upper-cased with '-' as '_'.
+std::string HostVariable(absl::string_view name, absl::string_view suffix) {
+  std::string upper = absl::AsciiStrToUpper(name);
+  std::replace(upper.begin(), upper.end(), '-', '_');
+  return absl::StrCat("PBX_ASTERISK_", upper, "_", suffix);
+}
+
+// PBX_ASTERISK_HOSTS: "NAME=HOST[:PORT],..." (an IPv6 address in brackets);
+// every host starts from the shared settings, then its own
+// PBX_ASTERISK_<NAME>_SSH_USER, _SSH_KEY and _SSH_KNOWN_HOSTS. Unset or empty:
+// the shared settings are the one host, named "asterisk".
+void ReadAsteriskHosts(const EnvLookup& env, const SshHostOptions& shared,
+                       std::vector<AsteriskHostConfig>& out, std::vector<std::string>& problems) {
+  std::optional<std::string> list = env("PBX_ASTERISK_HOSTS");
+  if (!list || absl::StripAsciiWhitespace(*list).empty()) {
+    out = {{"asterisk", shared}};
+    return;
+  }
+  constexpr absl::string_view kSyntax =
+      "PBX_ASTERISK_HOSTS must be NAME=HOST[:PORT],... (NAME: a lower-case letter, then up to 31 "
+      "lower-case letters, digits or '-')";
+  std::set<std::string> names, addresses;
+  for (absl::string_view entry : absl::StrSplit(*list, ',')) {
+    entry = absl::StripAsciiWhitespace(entry);
+    const size_t eq = entry.find('=');
+    if (eq == absl::string_view::npos) {
+      problems.push_back(absl::StrCat(kSyntax, "; got \"", entry, "\""));
+      continue;
+    }
+    AsteriskHostConfig host{std::string(entry.substr(0, eq)), shared};
+    absl::string_view address = entry.substr(eq + 1);
+    if (!IsHostName(host.name)) {
+      problems.push_back(absl::StrCat(kSyntax, "; bad name \"", host.name, "\""));
+      continue;
+    }
+    // HOST, HOST:PORT, [V6] or [V6]:PORT.
+    absl::string_view port;
+    if (absl::StartsWith(address, "[")) {
+      const size_t close = address.find(']');
+      if (close != absl::string_view::npos && (close + 1 == address.size() ||
+                                                address[close + 1] == ':')) {
+        port = address.substr(std::min(address.size(), close + 2));
+        address = address.substr(1, close - 1);
+      } else {
+        address = "";
+      }
+    } else if (const size_t colon = address.find(':'); colon != absl::string_view::npos) {
+      port = address.substr(colon + 1);
+      address = address.substr(0, colon);
+    }
+    if (address.empty() || absl::StrContains(address, ':') != absl::StrContains(entry, '[')) {
+      problems.push_back(absl::StrCat(kSyntax, "; host ", host.name, " has no valid address"));
+      continue;
+    }
+    host.ssh.host = std::string(address);
+    if (!port.empty() && (!absl::SimpleAtoi(port, &host.ssh.port) || host.ssh.port < 1 ||
+                          host.ssh.port > 65535)) {
+      problems.push_back(absl::StrCat("PBX_ASTERISK_HOSTS: host ", host.name,
+                                      " has a bad port (want 1-65535)"));
+      continue;
+    }
+    for (auto [suffix, field] : {std::pair{"SSH_USER", &host.ssh.user},
+                                 std::pair{"SSH_KEY", &host.ssh.private_key_path},
+                                 std::pair{"SSH_KNOWN_HOSTS", &host.ssh.known_hosts_path}}) {
+      if (auto value = env(HostVariable(host.name, suffix)); value && !value->empty()) {
+        *field = *value;
+      }
+    }
+    if (!names.insert(host.name).second) {
+      problems.push_back(absl::StrCat("PBX_ASTERISK_HOSTS names ", host.name, " twice"));
+      continue;
+    }
+    if (!addresses.insert(absl::StrCat(host.ssh.host, " ", host.ssh.port)).second) {
+      problems.push_back(absl::StrCat("PBX_ASTERISK_HOSTS: host ", host.name,
+                                      " has the address of another host"));
+      continue;
+    }
+    out.push_back(std::move(host));
+  }
+}
+
 }  // namespace
 
 std::optional<std::string> ProcessEnv(absl::string_view name) {
@@ -202,6 +297,10 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
   ReadInt(env, "PBX_DB_STATEMENT_TIMEOUT_MS", 100, 600000,
           config.database.statement_timeout_ms, problems);
   ReadEndpointProfile(env, config.apply.endpoint_profile, problems);
+  ReadAsteriskHosts(env, config.ssh, config.asterisk_hosts, problems);
+  if (config.asterisk_transport == "local" && config.asterisk_hosts.size() > 1) {
+    problems.push_back("PBX_ASTERISK_TRANSPORT=local reaches one host: unset PBX_ASTERISK_HOSTS");
+  }
   if (!problems.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid configuration: ", absl::StrJoin(problems, "; ")));

@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -28,6 +29,13 @@ struct TlsConfig {
   bool enabled() const { return !cert_file.empty(); }
 };
 
+// One Asterisk host every Apply writes to.
+struct AsteriskHostConfig {
+  // [a-z][a-z0-9-]{0,31}: how answers, the audit and logs name it.
+  std::string name;
+  SshHostOptions ssh;
+};
+
 // Everything the server reads from its environment (FR-020). Defaults point at
 // the local setup that deploy/up starts; README.md lists every variable.
 struct ServerConfig {
@@ -43,7 +51,14 @@ struct ServerConfig {
   // How the portal reaches the Asterisk host: "ssh" (default) or "local" when
   // it runs on that host itself.
   std::string asterisk_transport = "ssh";
+  // The shared SSH settings (PBX_ASTERISK_SSH_*): the one host when
+  // PBX_ASTERISK_HOSTS is unset, and every host's defaults otherwise.
   SshHostOptions ssh;
+  // The hosts Apply writes to, at least one: PBX_ASTERISK_HOSTS
+  // ("NAME=HOST[:PORT],..."), each with PBX_ASTERISK_<NAME>_SSH_USER, _KEY
+  // and _KNOWN_HOSTS over the shared ones; unset, one host named "asterisk"
+  // from `ssh`. The local transport has exactly one.
+  std::vector<AsteriskHostConfig> asterisk_hosts;
   // How long the SSH session of one Apply is kept open for the next; zero
   // opens a new session for every Apply.
   absl::Duration asterisk_session_idle = absl::Minutes(5);

@@ -38,12 +38,31 @@ constexpr const char* kServiceNames[] = {v1::UserService::service_full_name(),
                                          v1::AuditService::service_full_name(),
                                          v1::RegistrationService::service_full_name()};
 
-std::unique_ptr<AsteriskHost> MakeAsteriskHost(const ServerConfig& config) {
+std::unique_ptr<AsteriskHost> MakeAsteriskHost(const ServerConfig& config,
+                                               const SshHostOptions& ssh) {
   if (config.asterisk_transport == "local") {
     return std::make_unique<LocalAsteriskHost>(config.ssh.command_timeout);
   }
-  return std::make_unique<ReusingAsteriskHost>(std::make_unique<SshAsteriskHost>(config.ssh),
+  return std::make_unique<ReusingAsteriskHost>(std::make_unique<SshAsteriskHost>(ssh),
                                                config.asterisk_session_idle);
+}
+
+// Every configured host, each with its own kept session; a config built by
+// hand (tests) without hosts means the shared SSH settings' one.
+std::vector<PortalServer::NamedHost> MakeAsteriskHosts(const ServerConfig& config) {
+  std::vector<AsteriskHostConfig> hosts = config.asterisk_hosts;
+  if (hosts.empty()) hosts.push_back({"asterisk", config.ssh});
+  std::vector<PortalServer::NamedHost> made;
+  for (const AsteriskHostConfig& host : hosts) {
+    made.push_back({host.name, MakeAsteriskHost(config, host.ssh)});
+  }
+  return made;
+}
+
+std::vector<ApplyTarget> TargetsOf(const std::vector<PortalServer::NamedHost>& hosts) {
+  std::vector<ApplyTarget> targets;
+  for (const PortalServer::NamedHost& host : hosts) targets.push_back({host.name, host.host.get()});
+  return targets;
 }
 
 // The key that seals SIP secrets, and the one it replaces during a rotation.
@@ -69,11 +88,12 @@ PortalServer::PortalServer(const ServerConfig& config, SecretBox secrets)
       key_operations_(api_key_store_, [this] { token_verifier_.RefreshNow(); }),
       api_key_service_(key_operations_),
       apply_store_(pool_, config.apply_max_waiters),
-      asterisk_host_(MakeAsteriskHost(config)),
-      apply_operations_(user_store_, apply_store_, *asterisk_host_, config.apply),
-      apply_inspector_(user_store_, apply_store_, *asterisk_host_, config.apply),
+      asterisk_hosts_(MakeAsteriskHosts(config)),
+      apply_operations_(user_store_, apply_store_, TargetsOf(asterisk_hosts_), config.apply),
+      // Preview, drift and registrations read the first host for now.
+      apply_inspector_(user_store_, apply_store_, *asterisk_hosts_.front().host, config.apply),
       apply_service_(apply_operations_, apply_inspector_),
-      registration_operations_(user_store_, *asterisk_host_,
+      registration_operations_(user_store_, *asterisk_hosts_.front().host,
                                config.apply.execution.asterisk_program),
       registration_service_(registration_operations_) {
   apply_operations_.OnFinished(

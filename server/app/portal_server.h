@@ -48,6 +48,12 @@ class PortalServer {
   ~PortalServer();
 
   int port() const { return port_; }
+
+  // An Asterisk host Apply writes to, with its configured name.
+  struct NamedHost {
+    std::string name;
+    std::unique_ptr<AsteriskHost> host;
+  };
   // The /metrics port; 0 when config.metrics_listen is empty.
   int metrics_port() const {
     return metrics_endpoint_ != nullptr ? metrics_endpoint_->port() : 0;
@@ -79,7 +85,7 @@ class PortalServer {
   KeyOperations key_operations_;
   ApiKeyServiceImpl api_key_service_;
   PgApplyStore apply_store_;
-  std::unique_ptr<AsteriskHost> asterisk_host_;
+  std::vector<NamedHost> asterisk_hosts_;
   ApplyOperations apply_operations_;
   ApplyInspector apply_inspector_;
   ApplyServiceImpl apply_service_;

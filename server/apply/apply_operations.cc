@@ -1,8 +1,12 @@
 #include "server/apply/apply_operations.h"
 
+#include <algorithm>
+#include <cassert>
 #include <future>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "server/apply/phase_clock.h"
 #include "server/asterisk/asterisk_cli.h"
@@ -28,6 +32,12 @@ absl::Status WithAuditId(const absl::Status& status, absl::string_view reason,
 
 }  // namespace
 
+ApplyOperations::ApplyOperations(UserStore& users, ApplyStore& store,
+                                 std::vector<ApplyTarget> targets, ApplyOptions options)
+    : users_(users), store_(store), targets_(std::move(targets)), options_(std::move(options)) {
+  assert(!targets_.empty());
+}
+
 absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(const Principal& caller,
                                                        absl::string_view note,
                                                        absl::string_view request_id,
@@ -45,7 +55,7 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(const Principal& caller,
   }
   if (!lock.ok()) return lock.status();
 
-  absl::StatusOr<ApplyAuditEntry> opened = store_.OpenAudit(requester, host_.Describe());
+  absl::StatusOr<ApplyAuditEntry> opened = store_.OpenAudit(requester, DescribeTargets());
   if (!opened.ok()) return opened.status();
   ApplyAuditEntry entry = std::move(*opened);
   entry.forced = force;
@@ -88,13 +98,25 @@ absl::Status ApplyOperations::RecordRefusal(const absl::Status& refusal,
                                             absl::Duration waited) {
   // It never ran, but it was asked for: the audit log still records it.
   absl::StatusOr<ApplyAuditEntry> rejected =
-      store_.RecordRejectedApply(requester, host_.Describe(), waited, refusal.message());
+      store_.RecordRejectedApply(requester, DescribeTargets(), waited, refusal.message());
   if (!rejected.ok()) return refusal;
   return WithAuditId(refusal, "APPLY_NOT_STARTED", rejected->id);
 }
 
+// One host's part of an Apply, as it went.
+struct ApplyOperations::HostRun {
+  HostApplyResult result;
+  absl::Status status;
+  // The rendered files are in place on the host (written, or found there).
+  bool files_in_place = false;
+  // The renames were attempted and the Apply failed after them: the host may
+  // run the new files, the old ones, or a mix.
+  bool state_unknown = false;
+  absl::Time finished;
+};
+
 absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
-  // The users are read and rendered while the first round trip to the host
+  // The users are read and rendered while the first round trip to every host
   // runs: both only read, and an Apply costs the slower of the two, not the
   // sum. What that round trip reads is decided as soon as the database has
   // answered (before any rendering): when the users did not change since the
@@ -104,70 +126,122 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
   // daemon's uptime (the pre-flight), which costs a changing Apply little.
   std::vector<ApplyPhase> plan_phases;
   std::promise<std::shared_ptr<const ApplyPlan>> read;
-  std::future<std::shared_ptr<const ApplyPlan>> unchanged = read.get_future();
-  std::future<absl::StatusOr<std::shared_ptr<const ApplyPlan>>> planned =
+  const std::shared_future<std::shared_ptr<const ApplyPlan>> unchanged =
+      read.get_future().share();
+  const SharedPlan planned =
       std::async(std::launch::async, [this, &plan_phases, &read] {
         PhaseClock plan_clock(plan_phases);
         return planner_.Plan(&plan_clock, [&read](std::shared_ptr<const ApplyPlan> kept) {
           read.set_value(std::move(kept));
         });
-      });
-  std::vector<ApplyPhase> host_phases;
-  PhaseClock host_clock(host_phases);
-  absl::StatusOr<ApplyStore::LatestApplies> latest = store_.LatestAudits();
-  absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = host_.Open();
-  absl::StatusOr<HostInspection> inspection = absl::UnknownError("not inspected");
-  if (session.ok()) {
-    host_clock.Mark("connect");
-    const std::shared_ptr<const ApplyPlan> kept = unchanged.get();
-    InspectionRequest request;
-    request.paths = {options_.paths.pjsip, options_.paths.dialplan};
-    request.file_read = InspectionRequest::FileRead::kSha256;
-    request.live_state = !entry.forced && kept != nullptr && latest.ok() && latest->successful &&
-                         latest->successful->content_hash == kept->content_hash;
-    request.probe_daemon = true;
-    inspection = InspectHost(**session, options_.execution.asterisk_program, request);
-    host_clock.Mark("inspect");
+      }).share();
+  const absl::StatusOr<ApplyStore::LatestApplies> latest = store_.LatestAudits();
+  // Each host on a thread of its own, the first on this one.
+  std::vector<HostRun> runs(targets_.size());
+  std::vector<std::future<void>> others;
+  for (size_t i = 1; i < targets_.size(); ++i) {
+    others.push_back(std::async(std::launch::async, [&, i] {
+      RunOnHost(targets_[i], planned, unchanged, latest, entry.forced, runs[i]);
+    }));
   }
-  absl::StatusOr<std::shared_ptr<const ApplyPlan>> plan = planned.get();
-  entry.phases = std::move(plan_phases);
-  entry.phases.insert(entry.phases.end(), host_phases.begin(), host_phases.end());
+  RunOnHost(targets_[0], planned, unchanged, latest, entry.forced, runs[0]);
+  for (std::future<void>& other : others) other.get();
+
+  const absl::StatusOr<std::shared_ptr<const ApplyPlan>>& plan = planned.get();
+  // read and render, then the phases of the host that finished last: the
+  // Apply's critical path.
+  const HostRun& last = *std::max_element(
+      runs.begin(), runs.end(),
+      [](const HostRun& a, const HostRun& b) { return a.finished < b.finished; });
+  entry.phases = plan_phases;
+  entry.phases.insert(entry.phases.end(), last.result.phases.begin(), last.result.phases.end());
   if (!plan.ok()) return plan.status();
   const ApplyPlan& planned_plan = **plan;
   entry.user_count = static_cast<int>(planned_plan.extensions.size());
   entry.content_hash = planned_plan.content_hash;
   if (!latest.ok()) return latest.status();
-  if (!session.ok()) return Summarized(session.status(), "nothing was changed");
+
+  bool files_in_place = false;
+  std::vector<std::string> reload_outputs, verifications;
+  for (HostRun& run : runs) {
+    run.result.outcome = run.status.ok() ? ApplyOutcome::kSuccess : ApplyOutcome::kFailure;
+    run.result.error_detail = run.status.ok() ? "" : std::string(run.status.message());
+    entry.changed = entry.changed || run.result.changed;
+    files_in_place = files_in_place || run.files_in_place;
+    const bool named = runs.size() > 1;
+    if (!run.result.reload_output.empty()) {
+      reload_outputs.push_back(named ? absl::StrCat(run.result.name, ": ", run.result.reload_output)
+                                     : run.result.reload_output);
+    }
+    if (!run.result.verification.empty()) {
+      verifications.push_back(named ? absl::StrCat(run.result.name, ": ", run.result.verification)
+                                    : run.result.verification);
+    }
+    entry.hosts.push_back(run.result);
+  }
+  entry.reload_output = absl::StrJoin(reload_outputs, "\n");
+  entry.verification = absl::StrJoin(verifications, "\n");
+  if (files_in_place) {
+    for (size_t i = 0; i < planned_plan.files.size(); ++i) {
+      entry.files.push_back({planned_plan.files[i].path, planned_plan.file_sha256.at(i),
+                             static_cast<int64_t>(planned_plan.files[i].content.size())});
+    }
+  }
+  if (runs.size() == 1) return runs[0].status;
+  return CombinedStatus(runs);
+}
+
+void ApplyOperations::RunOnHost(
+    const ApplyTarget& target, const SharedPlan& planned,
+    const std::shared_future<std::shared_ptr<const ApplyPlan>>& unchanged,
+    const absl::StatusOr<ApplyStore::LatestApplies>& latest, bool force, HostRun& run) {
+  run.result.name = target.name;
+  run.result.address = target.host->Describe();
+  PhaseClock clock(run.result.phases);
+  auto finish = [&run](absl::Status status) {
+    run.status = std::move(status);
+    run.finished = absl::Now();
+  };
+  absl::StatusOr<std::unique_ptr<AsteriskHostSession>> session = target.host->Open();
+  if (!session.ok()) return finish(Summarized(session.status(), "nothing was changed"));
+  clock.Mark("connect");
+  const std::shared_ptr<const ApplyPlan> kept = unchanged.get();
+  InspectionRequest request;
+  request.paths = {options_.paths.pjsip, options_.paths.dialplan};
+  request.file_read = InspectionRequest::FileRead::kSha256;
+  request.live_state = !force && kept != nullptr && latest.ok() && latest->successful &&
+                       latest->successful->content_hash == kept->content_hash;
+  request.probe_daemon = true;
+  absl::StatusOr<HostInspection> inspection =
+      InspectHost(**session, options_.execution.asterisk_program, request);
+  clock.Mark("inspect");
+  const absl::StatusOr<std::shared_ptr<const ApplyPlan>>& plan = planned.get();
+  // Run reports a failed read or render once, for every host.
+  if (!plan.ok() || !latest.ok()) return finish(absl::OkStatus());
   if (!inspection.ok()) {
-    return Summarized(inspection.status(), "nothing was written and Asterisk was not reloaded");
+    return finish(
+        Summarized(inspection.status(), "nothing was written and Asterisk was not reloaded"));
   }
-
-  PhaseClock clock(entry.phases);
-  if (!entry.forced) {
-    absl::StatusOr<bool> already =
-        HostAlreadyRuns(**session, planned_plan, *inspection, clock, entry);
-    if (!already.ok() || *already) return already.status();
+  if (!force) {
+    absl::StatusOr<bool> already = HostAlreadyRuns(**session, **plan, *inspection, clock, run);
+    if (!already.ok() || *already) return finish(already.status());
   }
-
   ExecutionRecord record;
-  absl::Status executed = ExecutePlan(**session, planned_plan, options_.execution, clock, record);
-  entry.changed = record.wrote;
-  entry.files = std::move(record.files);
-  entry.reload_output = std::move(record.reload_output);
-  entry.verification = std::move(record.verification);
-  return executed;
+  absl::Status executed = ExecutePlan(**session, **plan, options_.execution, clock, record);
+  run.result.changed = record.wrote;
+  run.files_in_place = !record.files.empty();
+  run.state_unknown = record.wrote && !executed.ok();
+  run.result.reload_output = std::move(record.reload_output);
+  run.result.verification = std::move(record.verification);
+  finish(std::move(executed));
 }
 
 absl::StatusOr<bool> ApplyOperations::HostAlreadyRuns(AsteriskHostSession& session,
                                                       const ApplyPlan& plan,
                                                       const HostInspection& inspection,
-                                                      PhaseClock& clock, ApplyAuditEntry& entry) {
-  std::vector<ConfigFileRecord> files;
+                                                      PhaseClock& clock, HostRun& run) {
   for (size_t i = 0; i < plan.files.size(); ++i) {
-    const std::string& rendered = plan.file_sha256.at(i);
-    if (inspection.sha256.at(i) != rendered) return false;
-    files.push_back({plan.files[i].path, rendered,
-                     static_cast<int64_t>(plan.files[i].content.size())});
+    if (inspection.sha256.at(i) != plan.file_sha256.at(i)) return false;
   }
   absl::StatusOr<LiveState> live = inspection.live
                                        ? absl::StatusOr<LiveState>(*inspection.live)
@@ -180,13 +254,60 @@ absl::StatusOr<bool> ApplyOperations::HostAlreadyRuns(AsteriskHostSession& sessi
   // Right files that Asterisk does not run (edited back by hand, or loaded
   // by nobody since): the write and reload below repair that.
   if (!CompareLiveState(plan.expected, *live).empty()) return false;
-  entry.changed = false;
-  entry.files = std::move(files);
-  entry.verification = absl::StrCat(
+  run.files_in_place = true;
+  run.result.verification = absl::StrCat(
       "ok, unchanged: the host already held this configuration; ", live->endpoints.size(),
       " endpoints, ", live->aors.size(), " aors, ", live->auths.size(), " auths, ",
       live->dialplan.size(), " synergy-internal extensions match the database");
   return true;
+}
+
+absl::Status ApplyOperations::CombinedStatus(const std::vector<HostRun>& runs) {
+  std::vector<std::string> failures, details, updated, previous, unknown;
+  std::optional<absl::StatusCode> failed_code;
+  bool one_code = true;
+  for (const HostRun& run : runs) {
+    const std::string& name = run.result.name;
+    if (run.status.ok()) {
+      updated.push_back(name);
+      continue;
+    }
+    failures.push_back(absl::StrCat(name, ": ", PublicMessage(run.status)));
+    details.push_back(absl::StrCat(name, ": ", run.status.message()));
+    (run.state_unknown ? unknown : previous).push_back(name);
+    one_code = one_code && (!failed_code || *failed_code == run.status.code());
+    failed_code = run.status.code();
+  }
+  if (failures.empty()) return absl::OkStatus();
+  std::string summary = absl::StrCat("the Apply failed on ", failures.size(), " of ", runs.size(),
+                                     " Asterisk hosts (", absl::StrJoin(failures, "; "), ")");
+  if (!updated.empty()) {
+    absl::StrAppend(&summary, "; running the new configuration: ", absl::StrJoin(updated, ", "));
+  }
+  if (!previous.empty()) {
+    absl::StrAppend(&summary, "; still running the previous configuration: ",
+                    absl::StrJoin(previous, ", "));
+  }
+  if (!unknown.empty()) {
+    absl::StrAppend(&summary, "; new files written but not verified running: ",
+                    absl::StrJoin(unknown, ", "));
+  }
+  absl::StrAppend(&summary, "; the next Apply brings every host level");
+  // Hosts left apart is the server's failure (500). Only when every host
+  // failed the same way does that way stand, e.g. all unreachable: 503.
+  const absl::StatusCode code =
+      updated.empty() && one_code ? *failed_code : absl::StatusCode::kInternal;
+  return Summarized(absl::Status(code, absl::StrJoin(details, "; ")), summary);
+}
+
+std::string ApplyOperations::DescribeTargets() const {
+  std::vector<std::string> addresses;
+  for (const ApplyTarget& target : targets_) {
+    addresses.push_back(targets_.size() == 1
+                            ? target.host->Describe()
+                            : absl::StrCat(target.name, "=", target.host->Describe()));
+  }
+  return absl::StrJoin(addresses, ",");
 }
 
 absl::StatusOr<std::vector<ApplyAuditEntry>> ApplyOperations::ListAudit(int limit) {

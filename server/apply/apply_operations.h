@@ -2,6 +2,8 @@
 #define PBX_SERVER_APPLY_APPLY_OPERATIONS_H_
 
 #include <functional>
+#include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +33,13 @@ struct ApplyOptions {
   absl::Duration lock_wait = absl::Seconds(120);
 };
 
+// One Asterisk host an Apply writes to: its name (PBX_ASTERISK_HOSTS) and
+// how it is reached.
+struct ApplyTarget {
+  std::string name;
+  AsteriskHost* host;
+};
+
 struct ApplyStatus {
   std::optional<ApplyAuditEntry> last_apply;
   std::optional<ApplyAuditEntry> last_successful_apply;
@@ -44,8 +53,13 @@ struct ApplyStatus {
 // audited whatever happens. Users and extensions are only read.
 class ApplyOperations {
  public:
+  // Every Apply renders once and makes each of `targets` (at least one)
+  // run the result, side by side.
+  ApplyOperations(UserStore& users, ApplyStore& store, std::vector<ApplyTarget> targets,
+                  ApplyOptions options);
+  // One host, named "asterisk".
   ApplyOperations(UserStore& users, ApplyStore& store, AsteriskHost& host, ApplyOptions options)
-      : users_(users), store_(store), host_(host), options_(std::move(options)) {}
+      : ApplyOperations(users, store, {{"asterisk", &host}}, std::move(options)) {}
 
   // The closed audit entry on success. On failure the status carries an
   // ErrorInfo with the audit id: UNAVAILABLE when the host (or the database)
@@ -57,6 +71,14 @@ class ApplyOperations {
   // transport) goes into the audit row. A failure's message is fit for the
   // caller (no host address, path or command: PublicMessage); the audit row
   // holds the whole story.
+  //
+  // With several hosts, each is written, reloaded and verified over its own
+  // session while the others are; a host that fails holds the others up no
+  // longer than its own timeouts. When some hosts fail, the status is
+  // INTERNAL (or, when every host failed the same way, that code) and its
+  // message names each failed host with its reason, the hosts that now run
+  // the new configuration and those that still run the previous one; every
+  // host's result is in the audit entry.
   //
   // Before writing, one round trip (while the users are read and rendered)
   // reads the files' hashes on the host and checks that the Asterisk daemon
@@ -82,18 +104,31 @@ class ApplyOperations {
   // with the audit id when the record could be written.
   absl::Status RecordRefusal(const absl::Status& refusal, const ApplyRequester& requester,
                              absl::Duration waited);
+  struct HostRun;
+  using SharedPlan = std::shared_future<absl::StatusOr<std::shared_ptr<const ApplyPlan>>>;
   // Everything after the audit row is open; fills `entry` as it goes.
   absl::Status Run(ApplyAuditEntry& entry);
+  // One host's part of Run: inspect, then write, reload and verify unless it
+  // already runs the plan.
+  void RunOnHost(const ApplyTarget& target, const SharedPlan& planned,
+                 const std::shared_future<std::shared_ptr<const ApplyPlan>>& unchanged,
+                 const absl::StatusOr<ApplyStore::LatestApplies>& latest, bool force,
+                 HostRun& run);
   // Whether the host already runs `plan`: its files hold the rendered bytes
   // (`inspection`) and the live state (the inspection's, else read now)
-  // verifies. Fills the entry's files and verification when so.
+  // verifies. Fills the run's verification when so.
   absl::StatusOr<bool> HostAlreadyRuns(AsteriskHostSession& session, const ApplyPlan& plan,
                                        const HostInspection& inspection, PhaseClock& clock,
-                                       ApplyAuditEntry& entry);
+                                       HostRun& run);
+  // Several hosts' statuses as one: OK when every host succeeded; else which
+  // failed and why, and what each host now runs.
+  static absl::Status CombinedStatus(const std::vector<HostRun>& runs);
+  // Where the Apply went, for the audit row: every host's address.
+  std::string DescribeTargets() const;
 
   UserStore& users_;
   ApplyStore& store_;
-  AsteriskHost& host_;
+  const std::vector<ApplyTarget> targets_;
   const ApplyOptions options_;
   Planner planner_{users_, options_.paths, options_.endpoint_profile};
   FinishedCallback on_finished_;

@@ -41,6 +41,24 @@ struct ApplyRequester {
   bool force = false;
 };
 
+// What one Asterisk host did in an Apply: every host gets the same rendered
+// files, each its own write, reload and verification.
+struct HostApplyResult {
+  // The host's name (PBX_ASTERISK_HOSTS) and where it is reached
+  // (e.g. ssh://pbxportal@127.0.0.1:2223).
+  std::string name;
+  std::string address;
+  ApplyOutcome outcome = ApplyOutcome::kRunning;
+  std::string error_detail;
+  // Whether the files were written here (renames attempted).
+  bool changed = false;
+  // connect, inspect, then upload, rename, reload, verify (or verify alone
+  // when the host already ran the configuration).
+  std::vector<ApplyPhase> phases;
+  std::string reload_output;
+  std::string verification;
+};
+
 // One row of apply_audit_log (FR-013).
 struct ApplyAuditEntry {
   int64_t id = 0;
@@ -71,6 +89,12 @@ struct ApplyAuditEntry {
   bool changed = false;
   // The caller asked to rewrite and reload whatever the host holds.
   bool forced = false;
+  // One per Asterisk host, in configuration order; the Apply succeeded only
+  // if every host did. `phases` above are read and render, then the phases
+  // of the host that finished last; `reload_output` and `verification` are
+  // the hosts' own, each line prefixed with the host's name when there are
+  // several. Empty in rows written before hosts were recorded.
+  std::vector<HostApplyResult> hosts;
 };
 
 }  // namespace pbx

@@ -60,21 +60,71 @@ std::vector<ConfigFileRecord> FilesFromJson(absl::string_view json) {
   return files;
 }
 
-std::string PhasesToJson(const std::vector<ApplyPhase>& phases) {
+
+namespace {
+
+Json PhasesArray(const std::vector<ApplyPhase>& phases) {
   Json array = Json::array();
   for (const ApplyPhase& phase : phases) {
     array.push_back({{"name", phase.name}, {"duration_us", phase.duration_us}});
   }
-  return Dump(array);
+  return array;
 }
 
-std::vector<ApplyPhase> PhasesFromJson(absl::string_view json) {
+std::vector<ApplyPhase> PhasesOf(const Json& array) {
   std::vector<ApplyPhase> phases;
-  for (const Json& element : ParseArray(json)) {
+  if (!array.is_array()) return phases;
+  for (const Json& element : array) {
     if (!element.is_object()) continue;
     phases.push_back({StringField(element, "name"), IntegerField(element, "duration_us")});
   }
   return phases;
+}
+
+}  // namespace
+
+std::string PhasesToJson(const std::vector<ApplyPhase>& phases) {
+  return Dump(PhasesArray(phases));
+}
+
+std::vector<ApplyPhase> PhasesFromJson(absl::string_view json) {
+  return PhasesOf(ParseArray(json));
+}
+
+std::string HostsToJson(const std::vector<HostApplyResult>& hosts) {
+  Json array = Json::array();
+  for (const HostApplyResult& host : hosts) {
+    array.push_back({{"name", host.name},
+                     {"address", host.address},
+                     {"outcome", std::string(ApplyOutcomeName(host.outcome))},
+                     {"error_detail", host.error_detail},
+                     {"changed", host.changed},
+                     {"phases", PhasesArray(host.phases)},
+                     {"reload_output", host.reload_output},
+                     {"verification", host.verification}});
+  }
+  return Dump(array);
+}
+
+std::vector<HostApplyResult> HostsFromJson(absl::string_view json) {
+  std::vector<HostApplyResult> hosts;
+  for (const Json& element : ParseArray(json)) {
+    if (!element.is_object()) continue;
+    HostApplyResult host;
+    host.name = StringField(element, "name");
+    host.address = StringField(element, "address");
+    host.outcome = ApplyOutcomeFromName(StringField(element, "outcome"))
+                       .value_or(ApplyOutcome::kFailure);
+    host.error_detail = StringField(element, "error_detail");
+    auto changed = element.find("changed");
+    host.changed = changed != element.end() && changed->is_boolean() && changed->get<bool>();
+    auto phases = element.find("phases");
+    if (phases != element.end()) host.phases = PhasesOf(*phases);
+    host.reload_output = StringField(element, "reload_output");
+    host.verification = StringField(element, "verification");
+    hosts.push_back(std::move(host));
+  }
+  return hosts;
 }
 
 std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {

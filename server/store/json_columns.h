@@ -24,6 +24,11 @@ std::string FilesToJson(const std::vector<ConfigFileRecord>& files);
 std::vector<ConfigFileRecord> FilesFromJson(absl::string_view json);
 std::string PhasesToJson(const std::vector<ApplyPhase>& phases);
 std::vector<ApplyPhase> PhasesFromJson(absl::string_view json);
+// apply_audit_log.hosts: [{"name": "a", "address": "ssh://...", "outcome":
+// "success", "error_detail": "", "changed": true, "phases": [as above],
+// "reload_output": "...", "verification": "..."}, ...]
+std::string HostsToJson(const std::vector<HostApplyResult>& hosts);
+std::vector<HostApplyResult> HostsFromJson(absl::string_view json);
 
 // users.metadata: a JSON object of strings.
 std::string MetadataToJson(const std::map<std::string, std::string>& metadata);

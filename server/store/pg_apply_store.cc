@@ -28,7 +28,7 @@ constexpr absl::string_view kAuditColumns =
     "(extract(epoch FROM finished_at) * 1000000)::bigint, triggered_by, asterisk_host, "
     "outcome, error_detail, user_count, content_hash, files::text, reload_output, "
     "verification, coalesce(duration_ms, 0), phases::text, coalesce(request_id, ''), "
-    "coalesce(triggered_by_key_id::text, ''), note, changed, forced";
+    "coalesce(triggered_by_key_id::text, ''), note, changed, forced, hosts::text";
 
 ApplyAuditEntry RowToAudit(const pqxx::row& row) {
   ApplyAuditEntry entry;
@@ -52,6 +52,7 @@ ApplyAuditEntry RowToAudit(const pqxx::row& row) {
   entry.note = row[16].as<std::string>();
   entry.changed = row[17].as<bool>();
   entry.forced = row[18].as<bool>();
+  entry.hosts = HostsFromJson(row[19].as<std::string>());
   return entry;
 }
 
@@ -90,11 +91,13 @@ absl::Status PgApplyStore::CloseAudit(ApplyAuditEntry& entry) {
     pqxx::row row = transaction.exec_params1(
         "UPDATE apply_audit_log SET finished_at = now(), outcome = $2, error_detail = $3,"
         " user_count = $4, content_hash = $5, files = $6::jsonb, reload_output = $7,"
-        " verification = $8, duration_ms = $9, phases = $10::jsonb, changed = $11"
+        " verification = $8, duration_ms = $9, phases = $10::jsonb, changed = $11,"
+        " hosts = $12::jsonb"
         " WHERE id = $1 RETURNING (extract(epoch FROM finished_at) * 1000000)::bigint",
         entry.id, std::string(ApplyOutcomeName(entry.outcome)), entry.error_detail,
         entry.user_count, entry.content_hash, FilesToJson(entry.files), entry.reload_output,
-        entry.verification, entry.duration_ms, PhasesToJson(entry.phases), entry.changed);
+        entry.verification, entry.duration_ms, PhasesToJson(entry.phases), entry.changed,
+        HostsToJson(entry.hosts));
     transaction.commit();
     entry.finished_at = absl::FromUnixMicros(row[0].as<int64_t>());
     return absl::OkStatus();

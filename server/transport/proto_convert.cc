@@ -92,6 +92,17 @@ void ToProto(const ApplyAuditEntry& entry, v1::ApplyAuditEntry* proto) {
   for (const ApplyPhase& phase : entry.phases) ToProto(phase, proto->add_phases());
   proto->set_changed(entry.changed);
   proto->set_forced(entry.forced);
+  for (const HostApplyResult& host : entry.hosts) {
+    v1::ApplyHostResult* out = proto->add_hosts();
+    out->set_name(host.name);
+    out->set_address(host.address);
+    out->set_outcome(ToProto(host.outcome));
+    out->set_error_detail(host.error_detail);
+    out->set_changed(host.changed);
+    for (const ApplyPhase& phase : host.phases) ToProto(phase, out->add_phases());
+    out->set_reload_output(host.reload_output);
+    out->set_verification(host.verification);
+  }
 }
 
 void ToProto(const ApplyPreview& preview, v1::PreviewApplyResponse* proto) {

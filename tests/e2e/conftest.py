@@ -14,11 +14,14 @@ Fixtures:
   own_cluster    function: a separate cluster started with deploy/lib/pg (outage tests)
   lab_session    session: the tests' Asterisk lab (fails under tests/run when it is missing)
   lab            function: the lab, locked for this test so concurrent sessions never interleave Applies
+  lab_b_session  session: the second Asterisk lab (skips when tests/run did not export PBX_TEST_LAB_B_*)
+  lab_b          function: the second lab, locked like `lab` (with its own lock, taken after the lab's)
   apply_portal   function: a portal whose server applies to the lab over SSH
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -27,7 +30,8 @@ import harness as h
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: fills (most of) the extension pool; takes several seconds")
+    config.addinivalue_line("markers", "slow: takes many seconds (fills most of the extension pool, or waits for "
+                                       "background checks); left out of the sanitizer rerun")
 
 
 # --------------------------------------------------------------------------- database
@@ -189,14 +193,15 @@ def lab_session():
     return the_lab
 
 
-@pytest.fixture
-def lab(lab_session):
-    """The lab, held exclusively for one test: every Apply rewrites the lab's files and reloads its Asterisk, so two
-    test sessions sharing a lab (two pytest runs at once) must not interleave their Apply tests."""
+@contextlib.contextmanager
+def _held(the_lab):
+    """THE_LAB held exclusively (the lock file .e2e-apply.lock in its directory): every Apply rewrites a lab's files
+    and reloads its Asterisk, so two test sessions sharing a lab (two pytest runs at once) must not interleave their
+    Apply tests."""
     import fcntl
     import time
 
-    with open(lab_session.root.parent / ".e2e-apply.lock", "w") as lock:
+    with open(the_lab.lab_dir / ".e2e-apply.lock", "w") as lock:
         deadline = time.monotonic() + 600
         while True:
             try:
@@ -204,12 +209,47 @@ def lab(lab_session):
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    pytest.fail("another test session held the lab for 10 minutes")
+                    pytest.fail(f"another test session held the lab in {the_lab.lab_dir} for 10 minutes")
                 time.sleep(0.2)
         try:
-            yield lab_session
+            yield the_lab
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture
+def lab(lab_session):
+    """The lab, held exclusively for one test (see _held)."""
+    with _held(lab_session):
+        yield lab_session
+
+
+@pytest.fixture(scope="session")
+def lab_b_session(lab_session):
+    """The second Asterisk lab (tests/run's build/test-lab-b, exported as PBX_TEST_LAB_B_*), for the tests of several
+    Asterisk hosts. Skips when those variables are absent (an older tests/run, a bare local pytest); fails when they
+    name the first lab or a lab whose Asterisk does not answer."""
+    import lab as lab_mod
+
+    missing = lab_mod.missing_env(second=True)
+    if missing:
+        pytest.skip(f"the second Asterisk lab is not configured ({', '.join(missing)} unset; tests/run starts it "
+                    f"in build/test-lab-b, tests/lib/testing.sh start_test_lab_b)")
+    the_lab = lab_mod.Lab.second()
+    if the_lab.root.resolve() == lab_session.root.resolve() or the_lab.ssh_port == lab_session.ssh_port \
+            or the_lab.sip_port == lab_session.sip_port:
+        pytest.fail(f"PBX_TEST_LAB_B_* name the first lab's root or ports ({the_lab!r} vs {lab_session!r})")
+    if not the_lab.answers():
+        pytest.fail(f"the second lab's Asterisk at {the_lab.root} does not answer 'core show version'")
+    return the_lab
+
+
+@pytest.fixture
+def lab_b(lab, lab_b_session):
+    """The second lab, held exclusively for one test like `lab`, with its own lock. It takes the first lab's lock
+    first (lab_b depends on lab), so two sessions never wait on each other's locks in opposite orders."""
+    with _held(lab_b_session):
+        yield lab_b_session
 
 
 @pytest.fixture

@@ -22,6 +22,10 @@ import harness as h
 import lab as L
 from test_metrics import scrape
 
+# Waits for background drift checks and restarts Asterisk (~25 s): left out of the sanitizer rerun, which runs
+# the drift code in its unit tests (drift_test, apply_inspection_test, drift_monitor_test) under the sanitizers.
+pytestmark = pytest.mark.slow
+
 INTERVAL = 1  # PBX_DRIFT_CHECK_INTERVAL_S of this module's portals
 GAUGE_TIMEOUT = 3 * INTERVAL + 2  # the next check after the injection, with room for a loaded machine
 KINDS = ("FILE_CHANGED", "FILE_MISSING", "ENDPOINT_MISSING", "AOR_MISSING", "AUTH_MISSING", "DIALPLAN_MISSING",

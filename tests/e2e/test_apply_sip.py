@@ -6,7 +6,6 @@ SIP goes to 127.0.0.1:$PBX_TEST_SIP_PORT; every sipp run has its own local port.
 from __future__ import annotations
 
 import re
-import socket
 
 import harness as h
 import lab as L
@@ -35,53 +34,14 @@ def test_applied_users_register_with_their_passwords(apply_portal, lab):
 
 
 def test_a_call_between_two_applied_users(apply_portal, lab):
-    """1000 calls 1001 through Asterisk (digest auth, Dial(PJSIP/1001,25)); a sipp UAS registered as 1001 answers."""
+    """1000 calls 1001 through Asterisk (digest auth, Dial(PJSIP/1001,25)); a sipp UAS registered as 1001 answers
+    (Lab.call: both legs seen Up, bridged, then hung up with no channel left)."""
     made = L.create_users(apply_portal, 2, "Call")
     L.apply_ok(apply_portal)
     pw = {m["sip_credentials"]["extension"]: m["sip_credentials"]["password"] for m in made}
-
-    # The callee registers from port P, then answers on P (see tests/lab/phone.xml for why two runs), qualifies
-    # included: the default profile qualifies every AOR, and Asterisk does not dial a contact that is Unavail.
-    callee_port = L.free_udp_port()
-    reg = lab.register(1001, pw[1001], port=callee_port, tag="callee")
-    assert reg.returncode == 0, reg.explain()
-    uas = lab.start_sipp("uas-1001", "phone.xml", service="1001", port=callee_port, calls=1000, timeout_s=40)
-    try:
-        # Wait until the UAS holds its port (binding it ourselves fails then).
-        def uas_bound():
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                try:
-                    s.bind(("127.0.0.1", callee_port))
-                except OSError:
-                    return True
-            assert uas.popen.poll() is None, f"the UAS exited early: {uas.wait(1).explain()}"
-            return False
-        h.wait_until(uas_bound, 10, 0.05, "the sipp UAS to bind its port")
-        lab.cli("pjsip qualify 1001")
-        h.wait_until(lambda: lab.contact_status(1001) == "Avail", 10, 0.1, "1001's contact to answer a qualify")
-
-        uac = lab.start_sipp("uac-1000-1001", "uac_call.xml", service="1001", user="1000", password=pw[1000],
-                             timeout_s=40, extra=["-key", "caller", "1000"])
-        try:
-            # While the UAC pauses with the call up, Asterisk holds both legs, bridged.
-            def both_legs_up():
-                chans = lab.channels()
-                legs = [ln for ln in chans.splitlines() if re.match(r"PJSIP/100[01]-", ln)]
-                up = [ln for ln in legs if "!Up!" in ln]
-                return len(up) >= 2 and any(ln.startswith("PJSIP/1000-") and "Dial" in ln for ln in up) and up
-            channels_seen = h.wait_until(both_legs_up, 10, 0.1, "two Up PJSIP channels (1000 -> 1001)")
-            uac_res = uac.wait(30)
-        finally:
-            uac.stop()
-        uas_res = uas.wait(15)
-    finally:
-        uas.stop()
-    assert uac_res.returncode == 0, f"the caller's call failed:\n{uac_res.explain()}"
-    assert uas_res.returncode == 0, f"the callee did not answer and hang up cleanly:\n{uas_res.explain()}"
-    assert channels_seen
-    # Hung up: no channel left.
-    h.wait_until(lambda: not [ln for ln in lab.channels().splitlines() if ln.startswith("PJSIP/")], 10, 0.2,
-                 "the channels to go away after BYE")
+    caller, callee = lab.call(1000, pw[1000], 1001, pw[1001])
+    assert caller.returncode == 0, f"the caller's call failed:\n{caller.explain()}"
+    assert callee.returncode == 0, f"the callee did not answer and hang up cleanly:\n{callee.explain()}"
 
 
 def test_deleted_user_can_no_longer_register(apply_portal, lab):

@@ -135,7 +135,8 @@ def seconds(value: str) -> float:
 
 
 def variables_read(*paths: Path) -> set[str]:
-    return {name for path in paths for name in re.findall(r'"(PBX_[A-Z0-9_]+)"', path.read_text())}
+    # A literal ending in "_" is a prefix (PBX_ASTERISK_<NAME>_SSH_KEY is built from one), not a variable.
+    return {name for path in paths for name in re.findall(r'"(PBX_[A-Z0-9_]*[A-Z0-9])"', path.read_text())}
 
 
 def server_reads() -> set[str]:

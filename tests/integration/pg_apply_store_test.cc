@@ -40,6 +40,19 @@ TEST_F(PgApplyStoreTest, AuditRowRoundTrips) {
   entry.verification = "ok";
   entry.duration_ms = 42;
   entry.phases = {{"read", 150}, {"upload", 2500}};
+  HostApplyResult host_b;
+  host_b.name = "b";
+  host_b.address = "ssh://root@127.0.0.1:2233";
+  host_b.outcome = ApplyOutcome::kFailure;
+  host_b.error_detail = "nothing was changed: refused";
+  host_b.phases = {{"connect", 7}};
+  HostApplyResult host_a = host_b;
+  host_a.name = "a";
+  host_a.outcome = ApplyOutcome::kSuccess;
+  host_a.error_detail = "";
+  host_a.changed = true;
+  host_a.verification = "ok: 3 endpoints";
+  entry.hosts = {host_a, host_b};
   ASSERT_TRUE(store_->CloseAudit(entry).ok());
   ASSERT_TRUE(entry.finished_at.has_value());
   EXPECT_GE(*entry.finished_at, entry.started_at);
@@ -64,6 +77,18 @@ TEST_F(PgApplyStoreTest, AuditRowRoundTrips) {
   ASSERT_EQ(read.phases.size(), 2u);
   EXPECT_EQ(read.phases[0].name, "read");
   EXPECT_EQ(read.phases[1].duration_us, 2500);
+  ASSERT_EQ(read.hosts.size(), 2u);
+  EXPECT_EQ(read.hosts[0].name, "a");
+  EXPECT_EQ(read.hosts[0].outcome, ApplyOutcome::kSuccess);
+  EXPECT_TRUE(read.hosts[0].changed);
+  EXPECT_EQ(read.hosts[0].verification, "ok: 3 endpoints");
+  EXPECT_EQ(read.hosts[1].address, "ssh://root@127.0.0.1:2233");
+  EXPECT_EQ(read.hosts[1].outcome, ApplyOutcome::kFailure);
+  EXPECT_FALSE(read.hosts[1].changed);
+  EXPECT_EQ(read.hosts[1].error_detail, "nothing was changed: refused");
+  ASSERT_EQ(read.hosts[1].phases.size(), 1u);
+  EXPECT_EQ(read.hosts[1].phases[0].name, "connect");
+  EXPECT_EQ(read.hosts[1].phases[0].duration_us, 7);
 }
 
 TEST_F(PgApplyStoreTest, RejectedApplyKeepsItsRequestId) {

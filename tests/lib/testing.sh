@@ -5,7 +5,8 @@
 # The services the tests talk to:
 #   start_test_pg DATADIR                a fresh private PostgreSQL, exported as PBX_TEST_PG_*
 #   start_test_lab DIR SIP SSH [--share] the Asterisk lab, exported as PBX_LAB_*, PBX_ASTERISK_*, PBX_TEST_SIP_PORT
-#   stop_test_stack                      stops what those two started, and nothing else
+#   start_test_lab_b DIR SIP SSH FROM [--share]  a second lab (root copied from FROM's), exported as PBX_TEST_LAB_B_*
+#   stop_test_stack                      stops what those started, and nothing else
 #   cleanup_on_exit FUNCTION             runs FUNCTION (e.g. stop_test_stack) however the script ends
 #   export_test_paths SERVER GATEWAY     where the tests find the repository, the build and the binaries
 # Counting results ("N passed, M failed", the last line of tests/run and tests/sanitize/run):
@@ -31,6 +32,7 @@ BUILT_GATEWAY_BIN="$BUILD/bin/pbx-gateway"
 # What this script started: stop_test_stack stops these and never a cluster or lab it was handed or found running.
 STARTED_PG_DIR=""
 STARTED_LAB_DIR=""
+STARTED_LAB_B_DIR=""
 
 # start_test_pg DATADIR: a fresh private PostgreSQL (deploy/lib/pg; a leftover of an interrupted run in DATADIR is
 # stopped and deleted) on a free loopback port, exported to the tests as PBX_TEST_PG_HOST=127.0.0.1,
@@ -61,10 +63,42 @@ start_test_lab() {
     export PBX_TEST_SIP_PORT="$PBX_LAB_SIP_PORT"
 }
 
-# stop_test_stack: takes down the lab and stops the PostgreSQL cluster this script started; a second call does nothing.
+# start_test_lab_b DIR SIP_PORT SSH_PORT FROM_DIR [--share]: a second Asterisk lab, for the tests of several Asterisk
+# hosts, in DIR with SIP on udp 127.0.0.1:SIP_PORT and SSH on 127.0.0.1:SSH_PORT. A missing or outdated root is
+# copied from the lab in FROM_DIR (asterisk-lab's PBX_LAB_ROOT_FROM: seconds, where a second mmdebstrap takes
+# minutes). Exported to the tests under a prefix of its own, so PBX_LAB_* and PBX_ASTERISK_* keep naming the first
+# lab: PBX_TEST_LAB_B_DIR, PBX_TEST_LAB_B_SIP_PORT, and its `asterisk-lab ssh-config` as PBX_TEST_LAB_B_SSH_HOST,
+# _SSH_PORT, _SSH_USER, _SSH_KEY, _SSH_KNOWN_HOSTS, _PROGRAM, _FILE_GROUP and _ROOT. stop_test_stack takes it down
+# again; --share as for start_test_lab (the e2e `lab_b` fixture's lock keeps the Applies of two runs apart).
+start_test_lab_b() {
+    local dir="$1" sip_port="$2" ssh_port="$3" from="$4" share="${5:-}" config line
+    # Given to each call, never exported: the environment's PBX_LAB_* are the first lab's (PBX_LAB_ROOT too, when
+    # a caller set it).
+    local lab_env=(PBX_LAB_DIR="$dir" PBX_LAB_ROOT="$dir/root" PBX_LAB_SIP_PORT="$sip_port"
+        PBX_LAB_SSH_PORT="$ssh_port")
+    if [[ "$share" != --share ]] || ! env "${lab_env[@]}" "$LIB/asterisk-lab" status >/dev/null 2>&1; then
+        STARTED_LAB_B_DIR="$dir"
+    fi
+    env "${lab_env[@]}" PBX_LAB_ROOT_FROM="$from" "$LIB/asterisk-lab" up
+    config="$(env "${lab_env[@]}" "$LIB/asterisk-lab" ssh-config)"
+    export PBX_TEST_LAB_B_DIR="$dir" PBX_TEST_LAB_B_SIP_PORT="$sip_port"
+    # "export PBX_ASTERISK_SSH_PORT=2233" -> PBX_TEST_LAB_B_SSH_PORT=2233
+    while IFS= read -r line; do
+        if [[ "$line" =~ ^export\ PBX_ASTERISK_([A-Z_]+)=(.*)$ ]]; then
+            export "PBX_TEST_LAB_B_${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
+        fi
+    done <<<"$config"
+}
+
+# stop_test_stack: takes down the labs and stops the PostgreSQL cluster this script started; a second call does
+# nothing.
 stop_test_stack() {
+    if [[ -n "$STARTED_LAB_B_DIR" ]]; then
+        PBX_LAB_DIR="$STARTED_LAB_B_DIR" PBX_LAB_ROOT="$STARTED_LAB_B_DIR/root" "$LIB/asterisk-lab" down || true
+    fi
     if [[ -n "$STARTED_LAB_DIR" ]]; then PBX_LAB_DIR="$STARTED_LAB_DIR" "$LIB/asterisk-lab" down || true; fi
     if [[ -n "$STARTED_PG_DIR" ]]; then "$LIB/pg" stop "$STARTED_PG_DIR" || true; fi
+    STARTED_LAB_B_DIR=""
     STARTED_LAB_DIR=""
     STARTED_PG_DIR=""
 }

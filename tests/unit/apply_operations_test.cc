@@ -5,6 +5,7 @@
 #include "server/apply/apply_operations.h"
 
 #include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/core/error_info.h"
@@ -396,6 +397,169 @@ TEST_F(ApplyOperationsTest, AChangingApplyChecksTheDaemonWithoutReadingTheLiveLi
   const std::string& inspection = host_.state.commands.at(commands_before);
   EXPECT_THAT(inspection, AllOf(HasSubstr("sha256sum"), HasSubstr("core show uptime"),
                                 Not(HasSubstr("pjsip list endpoints"))));
+}
+
+// Several hosts: one render, each host its own write, reload and verification,
+// side by side; the answer and the audit say what each host did.
+class MultiHostApplyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    users_.Provision(1000, "AAAAbbbbCCCCdddd00001111");
+    users_.Provision(1001, "EEEEffffGGGGhhhh22223333");
+    for (testing::FakeAsteriskHost* host : {&a_, &b_}) {
+      host->state.files[paths_.pjsip] = kOldPjsip;
+      host->state.files[paths_.dialplan] = kOldDialplan;
+    }
+  }
+
+  absl::StatusOr<ApplyAuditEntry> Apply() {
+    return operations_.Apply(kAlice, "", "req-1", /*force=*/false);
+  }
+  static bool Reloaded(const testing::FakeAsteriskHost& host) {
+    for (const std::string& command : host.state.commands) {
+      if (absl::StrContains(command, "reload")) return true;
+    }
+    return false;
+  }
+  static std::vector<std::string> Phases(const HostApplyResult& host) {
+    std::vector<std::string> names;
+    for (const ApplyPhase& phase : host.phases) names.push_back(phase.name);
+    return names;
+  }
+
+  const Principal kAlice{"00000000-0000-4000-8000-0000000000a1", "alice", Role::kOperator};
+  testing::FakeUserStore users_;
+  testing::FakeApplyStore store_;
+  testing::FakeAsteriskHost a_{"fake://a"};
+  testing::FakeAsteriskHost b_{"fake://b"};
+  ConfigPaths paths_;
+  ApplyOperations operations_{users_, store_, {{"a", &a_}, {"b", &b_}}, ApplyOptions{}};
+};
+
+TEST_F(MultiHostApplyTest, EveryHostGetsTheSameFilesAndItsOwnResult) {
+  auto applied = Apply();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(a_.state.files[paths_.pjsip], b_.state.files[paths_.pjsip]);
+  EXPECT_THAT(b_.state.files[paths_.dialplan], HasSubstr("exten => 1001,1,Dial(PJSIP/1001,25)"));
+  EXPECT_THAT(a_.state.live_endpoints, ElementsAre("1000", "1001"));
+  EXPECT_THAT(b_.state.live_endpoints, ElementsAre("1000", "1001"));
+  const ApplyAuditEntry& row = store_.rows.back();
+  EXPECT_EQ(row.asterisk_host, "a=fake://a,b=fake://b");
+  ASSERT_EQ(row.hosts.size(), 2u);
+  for (const HostApplyResult& host : row.hosts) {
+    EXPECT_EQ(host.outcome, ApplyOutcome::kSuccess) << host.name;
+    EXPECT_TRUE(host.changed);
+    EXPECT_THAT(Phases(host),
+                ElementsAre("connect", "inspect", "upload", "rename", "reload", "verify"));
+    EXPECT_THAT(host.verification, StartsWith("ok: 2 endpoints"));
+  }
+  EXPECT_EQ(row.hosts[0].name, "a");
+  EXPECT_EQ(row.hosts[0].address, "fake://a");
+  EXPECT_EQ(row.hosts[1].name, "b");
+  EXPECT_THAT(row.verification, AllOf(HasSubstr("a: ok: 2 endpoints"), HasSubstr("\nb: ok: 2")));
+  ASSERT_EQ(row.files.size(), 2u);
+  EXPECT_EQ(applied->hosts.size(), 2u);
+}
+
+TEST_F(MultiHostApplyTest, TheHostsAreWorkedOnSideBySide) {
+  // Each host's Open waits until the other's has begun: one after the other,
+  // the first would wait in vain.
+  absl::Notification a_opened, b_opened;
+  bool a_saw_b = false, b_saw_a = false;
+  a_.state.on_open = [&] {
+    a_opened.Notify();
+    a_saw_b = b_opened.WaitForNotificationWithTimeout(absl::Seconds(10));
+  };
+  b_.state.on_open = [&] {
+    b_opened.Notify();
+    b_saw_a = a_opened.WaitForNotificationWithTimeout(absl::Seconds(10));
+  };
+  ASSERT_TRUE(Apply().ok());
+  EXPECT_TRUE(a_saw_b && b_saw_a);
+}
+
+TEST_F(MultiHostApplyTest, AnUnreachableHostFailsTheApplyAndTheOthersAreUpdated) {
+  b_.state.open_failure = absl::UnavailableError("ssh://b: connection refused");
+  auto applied = Apply();
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Message(applied.status()),
+              AllOf(HasSubstr("the Apply failed on 1 of 2 Asterisk hosts (b: nothing was changed)"),
+                    HasSubstr("running the new configuration: a;"),
+                    HasSubstr("still running the previous configuration: b"),
+                    Not(HasSubstr("connection refused"))));
+  EXPECT_THAT(a_.state.files[paths_.pjsip], HasSubstr("[1001-auth]"));
+  EXPECT_EQ(b_.state.files[paths_.pjsip], kOldPjsip);
+  const ApplyAuditEntry& row = store_.rows.back();
+  EXPECT_EQ(row.outcome, ApplyOutcome::kFailure);
+  EXPECT_TRUE(row.changed);
+  ASSERT_EQ(row.hosts.size(), 2u);
+  EXPECT_EQ(row.hosts[0].outcome, ApplyOutcome::kSuccess);
+  EXPECT_EQ(row.hosts[1].outcome, ApplyOutcome::kFailure);
+  EXPECT_FALSE(row.hosts[1].changed);
+  EXPECT_THAT(row.hosts[1].error_detail, HasSubstr("connection refused"));
+  EXPECT_THAT(Phases(row.hosts[1]), IsEmpty());
+
+  // Back up: the next Apply leaves a alone and brings b level.
+  b_.state.open_failure.reset();
+  auto again = operations_.Apply(kAlice, "", "req-2", false);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->hosts[0].changed);
+  EXPECT_TRUE(again->hosts[1].changed);
+  EXPECT_EQ(a_.state.files[paths_.pjsip], b_.state.files[paths_.pjsip]);
+  EXPECT_THAT(b_.state.live_endpoints, ElementsAre("1000", "1001"));
+}
+
+TEST_F(MultiHostApplyTest, AStoppedDaemonOnOneHostWritesNothingThere) {
+  a_.state.daemon_down = true;
+  auto applied = Apply();
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Message(applied.status()),
+              AllOf(HasSubstr("a: nothing was written and Asterisk was not reloaded: Asterisk is "
+                              "not running on its host"),
+                    HasSubstr("running the new configuration: b;"),
+                    HasSubstr("still running the previous configuration: a")));
+  EXPECT_EQ(a_.state.files[paths_.pjsip], kOldPjsip);
+  EXPECT_FALSE(Reloaded(a_));
+  EXPECT_TRUE(Reloaded(b_));
+  EXPECT_THAT(Phases(store_.rows.back().hosts[0]), ElementsAre("connect", "inspect"));
+}
+
+TEST_F(MultiHostApplyTest, AHostThatFailedAfterItsRenamesIsNamedAsNotVerified) {
+  b_.state.dialplan_reload_fails = true;
+  auto applied = Apply();
+  ASSERT_FALSE(applied.ok());
+  EXPECT_THAT(Message(applied.status()),
+              AllOf(HasSubstr("running the new configuration: a;"),
+                    HasSubstr("new files written but not verified running: b"),
+                    Not(HasSubstr("still running the previous"))));
+  EXPECT_TRUE(store_.rows.back().hosts[1].changed);
+}
+
+TEST_F(MultiHostApplyTest, EveryHostFailingAlikeKeepsThatCode) {
+  a_.state.open_failure = absl::UnavailableError("refused");
+  b_.state.open_failure = absl::UnavailableError("refused");
+  auto applied = Apply();
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(Message(applied.status()),
+              AllOf(HasSubstr("the Apply failed on 2 of 2 Asterisk hosts"),
+                    HasSubstr("still running the previous configuration: a, b")));
+  EXPECT_FALSE(store_.rows.back().changed);
+  EXPECT_TRUE(store_.rows.back().files.empty());
+}
+
+TEST_F(MultiHostApplyTest, ANoOpOnEveryHostChangesNothing) {
+  ASSERT_TRUE(Apply().ok());
+  auto again = operations_.Apply(kAlice, "", "req-2", false);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->changed);
+  for (const HostApplyResult& host : again->hosts) {
+    EXPECT_FALSE(host.changed);
+    EXPECT_THAT(host.verification, StartsWith("ok, unchanged"));
+  }
+  EXPECT_EQ(again->files.size(), 2u);
 }
 
 }  // namespace

@@ -159,5 +159,65 @@ TEST(WithConnectionDefaults, AddsTimeoutsWithoutOverridingTheOperator) {
               ::testing::StartsWith("host=h dbname=db connect_timeout=3 "));
 }
 
+TEST(LoadServerConfig, TheSingleHostVariablesAreAListOfOne) {
+  auto config = LoadServerConfig(FakeEnv({{"PBX_ASTERISK_SSH_HOST", "10.9.9.9"},
+                                          {"PBX_ASTERISK_SSH_PORT", "2200"},
+                                          {"PBX_ASTERISK_SSH_USER", "portal"}}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->asterisk_hosts.size(), 1u);
+  EXPECT_EQ(config->asterisk_hosts[0].name, "asterisk");
+  EXPECT_EQ(config->asterisk_hosts[0].ssh.host, "10.9.9.9");
+  EXPECT_EQ(config->asterisk_hosts[0].ssh.port, 2200);
+  EXPECT_EQ(config->asterisk_hosts[0].ssh.user, "portal");
+}
+
+TEST(LoadServerConfig, SeveralHostsEachOverTheSharedSettings) {
+  auto config = LoadServerConfig(
+      FakeEnv({{"PBX_ASTERISK_HOSTS", "pbx-a=127.0.0.1:2223, pbx-b=[::1]:2233,c=pbx-c.internal"},
+               {"PBX_ASTERISK_SSH_PORT", "2222"},
+               {"PBX_ASTERISK_SSH_USER", "portal"},
+               {"PBX_ASTERISK_SSH_KEY", "/keys/shared"},
+               {"PBX_ASTERISK_SSH_KNOWN_HOSTS", "/keys/known_hosts"},
+               {"PBX_ASTERISK_CONNECT_TIMEOUT_S", "3"},
+               {"PBX_ASTERISK_PBX_B_SSH_KEY", "/keys/b"},
+               {"PBX_ASTERISK_PBX_B_SSH_KNOWN_HOSTS", "/keys/b_known_hosts"},
+               {"PBX_ASTERISK_C_SSH_USER", "admin"}}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->asterisk_hosts.size(), 3u);
+  const AsteriskHostConfig& a = config->asterisk_hosts[0];
+  const AsteriskHostConfig& b = config->asterisk_hosts[1];
+  const AsteriskHostConfig& c = config->asterisk_hosts[2];
+  EXPECT_EQ(a.name, "pbx-a");
+  EXPECT_EQ(a.ssh.host, "127.0.0.1");
+  EXPECT_EQ(a.ssh.port, 2223);
+  EXPECT_EQ(a.ssh.user, "portal");
+  EXPECT_EQ(a.ssh.private_key_path, "/keys/shared");
+  EXPECT_EQ(a.ssh.known_hosts_path, "/keys/known_hosts");
+  EXPECT_EQ(a.ssh.connect_timeout, absl::Seconds(3));
+  EXPECT_EQ(b.ssh.host, "::1");
+  EXPECT_EQ(b.ssh.port, 2233);
+  EXPECT_EQ(b.ssh.private_key_path, "/keys/b");
+  EXPECT_EQ(b.ssh.known_hosts_path, "/keys/b_known_hosts");
+  EXPECT_EQ(b.ssh.user, "portal");
+  EXPECT_EQ(c.ssh.host, "pbx-c.internal");
+  EXPECT_EQ(c.ssh.port, 2222) << "no port: the shared one";
+  EXPECT_EQ(c.ssh.user, "admin");
+}
+
+TEST(LoadServerConfig, RefusesAHostListItCannotTrust) {
+  for (const char* bad : {"a", "=127.0.0.1", "A=127.0.0.1", "1a=127.0.0.1", "a=", "a=:22",
+                          "a=127.0.0.1:0", "a=127.0.0.1:x", "a=::1", "a=[::1",
+                          "a=127.0.0.1,a=127.0.0.2", "a=127.0.0.1:22,b=127.0.0.1:22",
+                          "a_b=127.0.0.1", "abcdefghijklmnopqrstuvwxyz0123456=h"}) {
+    auto config = LoadServerConfig(FakeEnv({{"PBX_ASTERISK_HOSTS", bad}}));
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(config.status().message(), ::testing::HasSubstr("PBX_ASTERISK_HOSTS")) << bad;
+  }
+  auto local = LoadServerConfig(FakeEnv({{"PBX_ASTERISK_TRANSPORT", "local"},
+                                         {"PBX_ASTERISK_HOSTS", "a=h1,b=h2"}}));
+  EXPECT_FALSE(local.ok());
+}
+
 }  // namespace
 }  // namespace pbx

@@ -518,6 +518,7 @@ class FakeSession : public AsteriskHostSession {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AsteriskHostSession>> FakeAsteriskHost::Open() {
+  if (state.on_open) state.on_open();
   if (state.open_failure) return *state.open_failure;
   ++state.sessions_opened;
   return std::unique_ptr<AsteriskHostSession>(new FakeSession(state));

@@ -6,6 +6,7 @@
 // demand. The real parts are tested against PostgreSQL (tests/integration)
 // and the Asterisk lab (tests/e2e).
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -115,6 +116,9 @@ struct FakeHostState {
   std::vector<std::string> commands;  // every command run, in order
   int sessions_opened = 0;
 
+  // Called first thing in every Open (e.g. to hold it until another host's
+  // Open has begun).
+  std::function<void()> on_open;
   // Failures on demand.
   std::optional<absl::Status> open_failure;
   std::optional<int> fail_create_file;  // index of the CreateFile call that fails
@@ -135,9 +139,14 @@ struct FakeHostState {
 class FakeAsteriskHost : public AsteriskHost {
  public:
   absl::StatusOr<std::unique_ptr<AsteriskHostSession>> Open() override;
-  std::string Describe() const override { return "fake://asterisk"; }
+  FakeAsteriskHost() = default;
+  explicit FakeAsteriskHost(std::string address) : address_(std::move(address)) {}
+  std::string Describe() const override { return address_; }
 
   FakeHostState state;
+
+ private:
+  const std::string address_ = "fake://asterisk";
 };
 
 }  // namespace pbx::testing

@@ -38,7 +38,37 @@ TEST(JsonColumns, WhatIsNotAListReadsAsEmpty) {
   for (const char* json : {"", "{", "{}", "null", "\"x\"", "[1, 2]"}) {
     EXPECT_TRUE(FilesFromJson(json).empty()) << json;
     EXPECT_TRUE(PhasesFromJson(json).empty()) << json;
+    EXPECT_TRUE(HostsFromJson(json).empty()) << json;
   }
+}
+
+TEST(JsonColumns, HostsRoundTripAndToleratePartialObjects) {
+  HostApplyResult host;
+  host.name = "pbx-a";
+  host.address = "ssh://portal@10.0.0.1:22";
+  host.outcome = ApplyOutcome::kFailure;
+  host.error_detail = "reload failed: \"x\"";
+  host.changed = true;
+  host.phases = {{"connect", 12}, {"inspect", 9007199254740993}};
+  host.reload_output = "out\n";
+  host.verification = "mismatch";
+  const std::vector<HostApplyResult> back = HostsFromJson(HostsToJson({host}));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].name, host.name);
+  EXPECT_EQ(back[0].address, host.address);
+  EXPECT_EQ(back[0].outcome, ApplyOutcome::kFailure);
+  EXPECT_EQ(back[0].error_detail, host.error_detail);
+  EXPECT_TRUE(back[0].changed);
+  ASSERT_EQ(back[0].phases.size(), 2u);
+  EXPECT_EQ(back[0].phases[1].duration_us, 9007199254740993);
+  EXPECT_EQ(back[0].reload_output, "out\n");
+  EXPECT_EQ(back[0].verification, "mismatch");
+  const std::vector<HostApplyResult> partial =
+      HostsFromJson(R"([{"name": "b", "outcome": "success", "phases": 3}, 7])");
+  ASSERT_EQ(partial.size(), 1u);
+  EXPECT_EQ(partial[0].outcome, ApplyOutcome::kSuccess);
+  EXPECT_FALSE(partial[0].changed);
+  EXPECT_TRUE(partial[0].phases.empty());
 }
 
 TEST(JsonColumns, MetadataRoundTripsAndToleratesOtherShapes) {
