@@ -69,6 +69,19 @@ def missing_env(second: bool = False) -> list[str]:
     return [k for k in names if not os.environ.get(k)]
 
 
+def wait_sipp_bound(proc: "SippProcess", port: int, what: str):
+    """Until PROC holds UDP PORT on loopback (binding it ourselves fails then); fails if PROC exits first."""
+    def bound():
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return True
+        assert proc.popen.poll() is None, f"{what} exited early: {proc.wait(1).explain()}"
+        return False
+    h.wait_until(bound, 10, 0.05, f"{what} to bind its port")
+
+
 def sha256_file(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
@@ -584,15 +597,7 @@ class Lab:
         uas = self.start_sipp(f"uas-{callee}-{self.sip_port}", "phone.xml", service=callee, port=port, calls=1000,
                               timeout_s=timeout_s)
         try:
-            def uas_bound():
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                    try:
-                        s.bind(("127.0.0.1", port))
-                    except OSError:
-                        return True
-                assert uas.popen.poll() is None, f"the UAS exited early: {uas.wait(1).explain()}"
-                return False
-            h.wait_until(uas_bound, 10, 0.05, "the sipp UAS to bind its port")
+            wait_sipp_bound(uas, port, "the sipp UAS")
             self.cli(f"pjsip qualify {callee}")
             h.wait_until(lambda: self.contact_status(int(callee)) == "Avail", 10, 0.1,
                          f"{callee}'s contact to answer a qualify")

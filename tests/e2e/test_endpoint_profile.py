@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 
 import pytest
@@ -78,19 +77,6 @@ def refusal(server) -> tuple[int, str]:
 
 def profile_portal(portals, new_db, lab, path, db_url=None):
     return portals.start(db_url or new_db(), server_env=lab.server_env(PBX_ENDPOINT_PROFILE_FILE=str(path)))
-
-
-def wait_bound(port: int, proc, what: str):
-    """Until PROC (a SippProcess) holds UDP PORT on loopback."""
-    def bound():
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return True
-        assert proc.popen.poll() is None, f"{what} exited early: {proc.wait(1).explain()}"
-        return False
-    h.wait_until(bound, 10, 0.05, what)
 
 
 # --------------------------------------------------------------------------- refused starts
@@ -168,7 +154,7 @@ def test_nat_profile_reaches_the_live_asterisk_and_phones_call(portals, new_db, 
     phone = lab.start_sipp("nat-phone-1001", "phone.xml", service="1001", port=callee_port, calls=1000,
                            timeout_s=60)
     try:
-        wait_bound(callee_port, phone, "the sipp phone to bind its port")
+        L.wait_sipp_bound(phone, callee_port, "the sipp phone")
         lab.cli("pjsip qualify 1001")
         h.wait_until(lambda: lab.contact_status(1001) == "Avail", 10, 0.1, "1001's contact to answer a qualify")
         uac = lab.start_sipp("nat-uac-1000-1001", "uac_call.xml", service="1001", user="1000", password=pw[1000],
@@ -209,7 +195,7 @@ def test_qualify_gives_the_registration_a_round_trip_time(portals, new_db, lab, 
     assert reg.returncode == 0, reg.explain()
     phone = lab.start_sipp("qualified-1000", "phone.xml", service="1000", port=port, calls=1000, timeout_s=30)
     try:
-        wait_bound(port, phone, "the sipp phone to bind its port")
+        L.wait_sipp_bound(phone, port, "the sipp phone")
 
         def reachable():
             r = portal.client.get(f"/users/{user_id}/registration")
