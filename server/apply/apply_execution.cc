@@ -8,7 +8,6 @@
 #include "server/asterisk/asterisk_cli.h"
 #include "server/common/failpoint.h"
 #include "server/core/live_state.h"
-#include "server/core/sha256.h"
 #include "server/core/sip_secret.h"
 
 namespace pbx {

@@ -3,13 +3,10 @@
 #include <future>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "server/asterisk/asterisk_cli.h"
 #include "server/asterisk/host_inspection.h"
-#include "server/core/error_info.h"
 #include "server/core/live_state.h"
-#include "server/core/sha256.h"
 
 namespace pbx {
 namespace {
@@ -64,10 +61,7 @@ absl::StatusOr<ApplyPreview> ApplyInspector::Preview() {
   // Equal files: Apply writes only if Asterisk does not run them.
   absl::StatusOr<LiveState> live =
       AsteriskCli(**session, options_.execution.asterisk_program).ReadLiveState();
-  if (!live.ok()) {
-    return Summarized(absl::UnavailableError(live.status().message()),
-                      "Asterisk is not running on its host");
-  }
+  if (!live.ok()) return AsteriskNotRunning(live.status());
   const std::vector<std::string> differences = CompareLiveState(plan->expected, *live);
   preview.would_write = !differences.empty();
   preview.reason =

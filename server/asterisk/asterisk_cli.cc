@@ -11,6 +11,10 @@
 #include "server/core/error_info.h"
 
 namespace pbx {
+
+absl::Status AsteriskNotRunning(const absl::Status& cause) {
+  return Summarized(absl::UnavailableError(cause.message()), "Asterisk is not running on its host");
+}
 namespace {
 
 constexpr int kBusyRetries = 40;
@@ -148,8 +152,7 @@ absl::StatusOr<RegistrationsByExtension> AsteriskCli::ReadRegistrations(
     if (!output.ok()) {
       // Apply fails a step on a stopped daemon (INTERNAL); to a reader it is
       // an outage to wait out, like an unreachable host.
-      return Summarized(absl::UnavailableError(output.status().message()),
-                        "Asterisk is not running on its host");
+      return AsteriskNotRunning(output.status());
     }
     outputs[i] = std::move(*output);
   }

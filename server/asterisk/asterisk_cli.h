@@ -12,6 +12,12 @@
 
 namespace pbx {
 
+// `cause` (a CLI read that could not reach the daemon) as the outage it is to
+// Apply, Preview, Drift and the registration status alike: UNAVAILABLE, with
+// the summary "Asterisk is not running on its host" (nothing can be written,
+// compared or read until it is back).
+absl::Status AsteriskNotRunning(const absl::Status& cause);
+
 // Talks to the running Asterisk through `asterisk -rx` on the host.
 class AsteriskCli {
  public:

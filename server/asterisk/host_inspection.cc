@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "server/asterisk/concurrent_commands.h"
 #include "server/asterisk/shell.h"
-#include "server/core/error_info.h"
 #include "server/core/sha256.h"
 
 namespace pbx {
@@ -21,13 +20,6 @@ std::string FileCommand(const std::string& path, InspectionRequest::FileRead rea
   return absl::StrCat("test -e ", quoted, " || exit ", kNoSuchFile, "; exec ",
                       read == InspectionRequest::FileRead::kSha256 ? "sha256sum -- " : "cat -- ",
                       quoted);
-}
-
-absl::Status DaemonDown(const absl::Status& status) {
-  // To Apply, Preview and Drift alike a stopped daemon is an outage: nothing
-  // can be written, compared or verified until it is back.
-  return Summarized(absl::UnavailableError(status.message()),
-                    "Asterisk is not running on its host");
 }
 
 }  // namespace
@@ -81,12 +73,12 @@ absl::StatusOr<HostInspection> InspectHost(AsteriskHostSession& session,
   if (request.live_state) {
     std::vector<CommandResult> live_results(results->begin() + live_first, results->end());
     absl::StatusOr<LiveState> live = AsteriskCli::ParseLiveState(live_results);
-    if (!live.ok()) return DaemonDown(live.status());
+    if (!live.ok()) return AsteriskNotRunning(live.status());
     inspection.live = std::move(*live);
   } else if (request.probe_daemon) {
     absl::StatusOr<std::string> probe =
         AsteriskCli::CheckReached("core show uptime seconds", (*results)[live_first]);
-    if (!probe.ok()) return DaemonDown(probe.status());
+    if (!probe.ok()) return AsteriskNotRunning(probe.status());
   }
   return inspection;
 }

@@ -777,6 +777,22 @@ def apply(portal, admin: str | None = "e2e-admin", body=None, timeout: float = 1
     return portal.client.post("/apply", body, timeout=timeout)
 
 
+@contextlib.contextmanager
+def apply_holding_the_lock(stuck, observer, note: str):
+    """An Apply by STUCK (a portal whose Asterisk host never answers, e.g. a SilentListener) in a thread, with NOTE
+    as its note; the block runs once OBSERVER's GET /apply/status shows it running, so it holds the Apply lock.
+    Yields a dict whose "r" is that Apply's response once the block has ended."""
+    holder: dict = {}
+    t = threading.Thread(target=lambda: holder.update(r=apply(stuck, admin=note, timeout=60)))
+    t.start()
+    try:
+        h.wait_until(lambda: (observer.client.get("/apply/status").json.get("last_apply") or {})
+                     .get("outcome") == "APPLY_OUTCOME_RUNNING", 5, 0.05, "the stuck Apply to hold the lock")
+        yield holder
+    finally:
+        t.join(60)
+
+
 def apply_ok(portal, admin: str = "e2e-admin", timeout: float = 180) -> dict:
     r = apply(portal, admin, timeout=timeout)
     assert r.status == 200, f"POST /apply: want 200, got {r!r}\nserver stderr:\n{portal.server.proc.stderr_tail()}"

@@ -84,16 +84,9 @@ def test_apply_waiting_too_long_for_the_lock_is_aborted(portals, new_db, lab):
         L.create_users(impatient, 2, "Lock")
         before = lab.files()
 
-        holder: dict = {}
-        t = threading.Thread(target=lambda: holder.update(r=L.apply(stuck, admin="holder", timeout=60)))
-        t.start()
-        try:
-            h.wait_until(lambda: (impatient.client.get("/apply/status").json.get("last_apply") or {})
-                         .get("outcome") == "APPLY_OUTCOME_RUNNING", 5, 0.05, "the first Apply to hold the lock")
+        with L.apply_holding_the_lock(stuck, impatient, "holder") as holder:
             r = L.apply(impatient, admin="waiter", timeout=30)
             audit_now = impatient.client.get("/apply/audit").json
-        finally:
-            t.join(60)
     finally:
         silent.close()
     h.assert_error(r, 409, h.ABORTED)

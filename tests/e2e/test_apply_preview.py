@@ -9,7 +9,6 @@ answers 503 when the host cannot be reached.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -180,18 +179,11 @@ def test_preview_does_not_wait_for_the_apply_lock(portal, module_portals, lab_se
     try:
         stuck = module_portals.start(portal.db_url, server_env=lab_session.server_env(
             PBX_ASTERISK_SSH_PORT=silent.port, PBX_ASTERISK_CONNECT_TIMEOUT_S=3, PBX_DRIFT_CHECK_INTERVAL_S=0))
-        holder: dict = {}
-        t = threading.Thread(target=lambda: holder.update(r=L.apply(stuck, admin="lock-holder", timeout=60)))
-        t.start()
-        try:
-            h.wait_until(lambda: (portal.client.get("/apply/status").json.get("last_apply") or {})
-                         .get("outcome") == "APPLY_OUTCOME_RUNNING", 5, 0.05, "the stuck Apply to hold the lock")
+        with L.apply_holding_the_lock(stuck, portal, "lock-holder") as holder:
             t0 = time.monotonic()
             p = preview(portal.client).json
             elapsed = time.monotonic() - t0
             holder_row = [e for e in L.audit_log(portal, 5) if e["note"] == "lock-holder"]
-        finally:
-            t.join(60)
     finally:
         silent.close()
     assert holder_row and holder_row[0]["outcome"] == "APPLY_OUTCOME_RUNNING", \

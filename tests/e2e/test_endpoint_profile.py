@@ -148,35 +148,12 @@ def test_nat_profile_reaches_the_live_asterisk_and_phones_call(portals, new_db, 
     lab.cli("database deltree registrar/contact")
     wrong = lab.register(1000, pw[1001], tag="nat-wrong")
     assert wrong.returncode != 0, "1000 registered with 1001's password"
-    callee_port = L.free_udp_port()
-    reg = lab.register(1001, pw[1001], port=callee_port, tag="nat-callee")
-    assert reg.returncode == 0, reg.explain()
-    phone = lab.start_sipp("nat-phone-1001", "phone.xml", service="1001", port=callee_port, calls=1000,
-                           timeout_s=60)
-    try:
-        L.wait_sipp_bound(phone, callee_port, "the sipp phone")
-        lab.cli("pjsip qualify 1001")
-        h.wait_until(lambda: lab.contact_status(1001) == "Avail", 10, 0.1, "1001's contact to answer a qualify")
-        uac = lab.start_sipp("nat-uac-1000-1001", "uac_call.xml", service="1001", user="1000", password=pw[1000],
-                             timeout_s=40, extra=["-key", "caller", "1000"])
-        try:
-            def both_legs_up():
-                legs = [ln for ln in lab.channels().splitlines() if re.match(r"PJSIP/100[01]-", ln)]
-                return len([ln for ln in legs if "!Up!" in ln]) >= 2
-            h.wait_until(both_legs_up, 10, 0.1, "two Up PJSIP channels (1000 -> 1001)")
-            uac_res = uac.wait(30)
-        finally:
-            uac.stop()
-        phone_res = phone.wait(15)
-    finally:
-        phone.stop()
+    uac_res, phone_res = lab.call(1000, pw[1000], 1001, pw[1001])
     assert uac_res.returncode == 0, f"the caller's call failed:\n{uac_res.explain()}"
     assert phone_res.returncode == 0, \
         f"the callee did not answer and hang up cleanly:\n{phone_res.explain()}"
     counts = sipp_counts(phone_res.stdout)
     assert counts["Failed call"] == 0 and counts["Successful call"] >= 2, (counts, phone_res.explain())
-    h.wait_until(lambda: not [ln for ln in lab.channels().splitlines() if ln.startswith("PJSIP/")], 10, 0.2,
-                 "the channels to go away after BYE")
 
 
 def test_qualify_gives_the_registration_a_round_trip_time(portals, new_db, lab, tmp_path):
