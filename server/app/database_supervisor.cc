@@ -1,5 +1,7 @@
 #include "server/app/database_supervisor.h"
 
+#include <string>
+
 #include "server/common/log.h"
 #include "server/store/migrations.h"
 #include "server/store/pg_errors.h"
@@ -39,8 +41,14 @@ bool DatabaseSupervisor::Ping() {
       if (!connection.ok()) return false;
       probe_ = std::move(*connection);
     }
-    pqxx::nontransaction(*probe_).exec("SELECT 1");
-    return true;
+    // Healthy means able to serve creates: a server that only reads (a
+    // standby the URL leads to, with target_session_attrs=any) is not.
+    const pqxx::result read_only =
+        pqxx::nontransaction(*probe_).exec("SHOW transaction_read_only");
+    if (read_only[0][0].as<std::string>() == "off") return true;
+    LogWarning("database is read-only (a standby?): not serving");
+    probe_.reset();
+    return false;
   } catch (...) {
     (void)StatusFromDatabaseException(std::current_exception());
     probe_.reset();

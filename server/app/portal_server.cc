@@ -65,6 +65,13 @@ std::vector<ApplyTarget> TargetsOf(const std::vector<PortalServer::NamedHost>& h
   return targets;
 }
 
+std::vector<RegistrationOperations::NamedHost> RegistrationHostsOf(
+    const std::vector<PortalServer::NamedHost>& hosts) {
+  std::vector<RegistrationOperations::NamedHost> named;
+  for (const PortalServer::NamedHost& host : hosts) named.push_back({host.name, host.host.get()});
+  return named;
+}
+
 // The key that seals SIP secrets, and the one it replaces during a rotation.
 absl::StatusOr<SecretBox> LoadSecretKeys(const ServerConfig& config) {
   if (config.secret_key_file.empty()) {
@@ -90,10 +97,9 @@ PortalServer::PortalServer(const ServerConfig& config, SecretBox secrets)
       apply_store_(pool_, config.apply_max_waiters),
       asterisk_hosts_(MakeAsteriskHosts(config)),
       apply_operations_(user_store_, apply_store_, TargetsOf(asterisk_hosts_), config.apply),
-      // Preview, drift and registrations read the first host for now.
-      apply_inspector_(user_store_, apply_store_, *asterisk_hosts_.front().host, config.apply),
+      apply_inspector_(user_store_, apply_store_, TargetsOf(asterisk_hosts_), config.apply),
       apply_service_(apply_operations_, apply_inspector_),
-      registration_operations_(user_store_, *asterisk_hosts_.front().host,
+      registration_operations_(user_store_, RegistrationHostsOf(asterisk_hosts_),
                                config.apply.execution.asterisk_program),
       registration_service_(registration_operations_) {
   apply_operations_.OnFinished(

@@ -32,6 +32,16 @@ absl::Status WithAuditId(const absl::Status& status, absl::string_view reason,
 
 }  // namespace
 
+std::string DescribeTargets(const std::vector<ApplyTarget>& targets) {
+  std::vector<std::string> addresses;
+  for (const ApplyTarget& target : targets) {
+    addresses.push_back(targets.size() == 1
+                            ? target.host->Describe()
+                            : absl::StrCat(target.name, "=", target.host->Describe()));
+  }
+  return absl::StrJoin(addresses, ",");
+}
+
 ApplyOperations::ApplyOperations(UserStore& users, ApplyStore& store,
                                  std::vector<ApplyTarget> targets, ApplyOptions options)
     : users_(users), store_(store), targets_(std::move(targets)), options_(std::move(options)) {
@@ -55,7 +65,7 @@ absl::StatusOr<ApplyAuditEntry> ApplyOperations::Apply(const Principal& caller,
   }
   if (!lock.ok()) return lock.status();
 
-  absl::StatusOr<ApplyAuditEntry> opened = store_.OpenAudit(requester, DescribeTargets());
+  absl::StatusOr<ApplyAuditEntry> opened = store_.OpenAudit(requester, DescribeTargets(targets_));
   if (!opened.ok()) return opened.status();
   ApplyAuditEntry entry = std::move(*opened);
   entry.forced = force;
@@ -98,7 +108,7 @@ absl::Status ApplyOperations::RecordRefusal(const absl::Status& refusal,
                                             absl::Duration waited) {
   // It never ran, but it was asked for: the audit log still records it.
   absl::StatusOr<ApplyAuditEntry> rejected =
-      store_.RecordRejectedApply(requester, DescribeTargets(), waited, refusal.message());
+      store_.RecordRejectedApply(requester, DescribeTargets(targets_), waited, refusal.message());
   if (!rejected.ok()) return refusal;
   return WithAuditId(refusal, "APPLY_NOT_STARTED", rejected->id);
 }
@@ -300,15 +310,6 @@ absl::Status ApplyOperations::CombinedStatus(const std::vector<HostRun>& runs) {
   return Summarized(absl::Status(code, absl::StrJoin(details, "; ")), summary);
 }
 
-std::string ApplyOperations::DescribeTargets() const {
-  std::vector<std::string> addresses;
-  for (const ApplyTarget& target : targets_) {
-    addresses.push_back(targets_.size() == 1
-                            ? target.host->Describe()
-                            : absl::StrCat(target.name, "=", target.host->Describe()));
-  }
-  return absl::StrJoin(addresses, ",");
-}
 
 absl::StatusOr<std::vector<ApplyAuditEntry>> ApplyOperations::ListAudit(int limit) {
   absl::StatusOr<int> page = ValidateAuditPageLimit(limit);
@@ -325,8 +326,23 @@ absl::StatusOr<ApplyStatus> ApplyOperations::GetStatus() {
   absl::StatusOr<std::shared_ptr<const ApplyPlan>> plan = planner_.Plan();
   if (!plan.ok()) return plan.status();
   status.current_content_hash = (*plan)->content_hash;
-  status.pending_changes = !status.last_successful_apply.has_value() ||
-                           status.last_successful_apply->content_hash != (*plan)->content_hash;
+  std::vector<std::string> names;
+  for (const ApplyTarget& target : targets_) names.push_back(target.name);
+  absl::StatusOr<std::vector<std::optional<ApplyAuditEntry>>> successes =
+      store_.LatestHostSuccesses(names, LegacyHostOf(names));
+  if (!successes.ok()) return successes.status();
+  status.pending_changes = false;
+  for (size_t i = 0; i < targets_.size(); ++i) {
+    HostApplyStatus host;
+    host.name = targets_[i].name;
+    host.address = targets_[i].host->Describe();
+    host.last_success = std::move(successes->at(i));
+    if (host.last_success) host.applied_content_hash = host.last_success->content_hash;
+    host.pending_changes =
+        !host.last_success || host.applied_content_hash != status.current_content_hash;
+    status.pending_changes = status.pending_changes || host.pending_changes;
+    status.hosts.push_back(std::move(host));
+  }
   return status;
 }
 

@@ -40,11 +40,33 @@ struct ApplyTarget {
   AsteriskHost* host;
 };
 
+// Where the targets are, for the audit and the drift answer: one host's
+// address alone, several as name=address pairs joined by commas.
+std::string DescribeTargets(const std::vector<ApplyTarget>& targets);
+
+// Where one Asterisk host stands, from the audit log alone.
+struct HostApplyStatus {
+  std::string name;
+  std::string address;
+  // The newest Apply in which this host succeeded (HostSucceeded); none
+  // before its first success.
+  std::optional<ApplyAuditEntry> last_success;
+  // What that Apply wrote (or found there): the configuration this host last
+  // received; empty before its first success.
+  std::string applied_content_hash;
+  // The database renders to something else, or the host never received
+  // anything.
+  bool pending_changes = true;
+};
+
 struct ApplyStatus {
   std::optional<ApplyAuditEntry> last_apply;
   std::optional<ApplyAuditEntry> last_successful_apply;
+  // Whether any host is pending.
   bool pending_changes = true;
   std::string current_content_hash;
+  // One per host, in configuration order.
+  std::vector<HostApplyStatus> hosts;
 };
 
 // Apply (FR-004, FR-009, FR-012, FR-013, FR-018): one at a time, a plan of
@@ -97,6 +119,10 @@ class ApplyOperations {
 
   // Newest first; `limit` 0 means kDefaultAuditPage (core/validation.h).
   absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit);
+  // The last Apply, the last successful one, and for each host what it last
+  // received and whether the database renders to something else now: read
+  // from the database alone (the audit log, then the users, rendered),
+  // nothing from the hosts.
   absl::StatusOr<ApplyStatus> GetStatus();
 
  private:
@@ -124,7 +150,6 @@ class ApplyOperations {
   // failed and why, and what each host now runs.
   static absl::Status CombinedStatus(const std::vector<HostRun>& runs);
   // Where the Apply went, for the audit row: every host's address.
-  std::string DescribeTargets() const;
 
   UserStore& users_;
   ApplyStore& store_;

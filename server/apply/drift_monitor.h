@@ -15,9 +15,11 @@
 namespace pbx {
 
 // The background drift check: every `interval` one server process (whichever
-// claims the turn in the database) runs ApplyInspector::Drift and stores the
-// summary; every process publishes the newest stored summary (its gauges) and
-// logs a warning when the state it publishes changes.
+// claims the turn in the database) runs ApplyInspector::DriftOfEachHost and
+// stores the summary, one part per host (a host that cannot be read is not in
+// sync, with a HOST_UNREACHABLE finding); every process publishes the newest
+// stored summary (its gauges, per host) and logs a warning when the state it
+// publishes changes.
 class DriftMonitor {
  public:
   using Publish = std::function<void(const DriftCheckSummary&)>;

@@ -97,6 +97,20 @@ struct ApplyAuditEntry {
   std::vector<HostApplyResult> hosts;
 };
 
+// Whether `host` (a PBX_ASTERISK_HOSTS name) received `entry`'s configuration:
+// its result in `entry` is a success. An entry recorded before hosts were (no
+// results) names no host: when it succeeded, it counts for `legacy_host`
+// alone (see LegacyHostOf). PgApplyStore::LatestHostSuccesses asks the same
+// in SQL.
+bool HostSucceeded(const ApplyAuditEntry& entry, absl::string_view host,
+                   absl::string_view legacy_host);
+
+// The host of `hosts` (names, in configuration order) that the successes
+// recorded before hosts were went to: "asterisk" (the single-host variables'
+// name) when configured, else the only host; none ("") when several hosts
+// are configured and none is named "asterisk".
+std::string LegacyHostOf(const std::vector<std::string>& hosts);
+
 }  // namespace pbx
 
 #endif  // PBX_SERVER_CORE_APPLY_AUDIT_H_

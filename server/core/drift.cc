@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "server/core/extension_pool.h"
 #include "server/core/sha256.h"
@@ -56,6 +57,7 @@ absl::string_view DriftKindName(DriftKind kind) {
     case DriftKind::kDialplanMissing: return "DIALPLAN_MISSING";
     case DriftKind::kUnexpectedObject: return "UNEXPECTED_OBJECT";
     case DriftKind::kPendingChanges: return "PENDING_CHANGES";
+    case DriftKind::kHostUnreachable: return "HOST_UNREACHABLE";
   }
   return "UNKNOWN";
 }
@@ -65,14 +67,67 @@ int DriftReport::Count(DriftKind kind) const {
                                         [kind](const DriftFinding& f) { return f.kind == kind; }));
 }
 
-DriftCheckSummary SummarizeDrift(const DriftReport& report) {
-  DriftCheckSummary summary;
+HostDriftSummary SummarizeDrift(const DriftReport& report) {
+  HostDriftSummary summary;
   summary.completed = true;
   summary.in_sync = report.in_sync();
   for (DriftKind kind : kAllDriftKinds) {
     summary.counts[std::string(DriftKindName(kind))] = report.Count(kind);
   }
   return summary;
+}
+
+DriftCheckSummary SummarizeDrift(const std::vector<HostDriftReport>& hosts) {
+  DriftCheckSummary summary;
+  summary.completed = true;
+  summary.in_sync = true;
+  for (DriftKind kind : kAllDriftKinds) summary.counts[std::string(DriftKindName(kind))] = 0;
+  std::vector<std::string> errors;
+  for (const HostDriftReport& host : hosts) {
+    HostDriftSummary one = SummarizeDrift(host.report);
+    one.name = host.name;
+    one.address = host.address;
+    one.completed = host.error.empty();
+    one.error = host.error;
+    summary.completed = summary.completed && one.completed;
+    summary.in_sync = summary.in_sync && one.in_sync;
+    for (const auto& [kind, count] : one.counts) summary.counts[kind] += count;
+    if (!one.completed) {
+      errors.push_back(hosts.size() == 1 ? one.error : absl::StrCat(one.name, ": ", one.error));
+    }
+    summary.hosts.push_back(std::move(one));
+  }
+  summary.in_sync = summary.in_sync && summary.completed;
+  summary.error = absl::StrJoin(errors, "; ");
+  return summary;
+}
+
+DriftReport UnreachableHostReport(absl::string_view name, absl::string_view reason) {
+  DriftReport report;
+  report.findings.push_back(
+      {DriftKind::kHostUnreachable, std::string(name), std::string(reason), std::string(name)});
+  return report;
+}
+
+DriftReport CombineDriftReports(const std::vector<HostDriftReport>& hosts) {
+  DriftReport combined;
+  int furthest = -1;
+  for (const HostDriftReport& host : hosts) {
+    const PendingCounts& pending = host.report.pending;
+    const int behind = pending.added + pending.removed + pending.changed;
+    if (host.report.Count(DriftKind::kPendingChanges) > 0 && behind > furthest) {
+      furthest = behind;
+      combined.pending = pending;
+    }
+  }
+  for (DriftKind kind : kAllDriftKinds) {
+    for (const HostDriftReport& host : hosts) {
+      for (const DriftFinding& finding : host.report.findings) {
+        if (finding.kind == kind) combined.findings.push_back(finding);
+      }
+    }
+  }
+  return combined;
 }
 
 DriftReport FindDrift(const DriftInputs& inputs) {

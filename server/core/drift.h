@@ -25,19 +25,23 @@ enum class DriftKind {
   kDialplanMissing,
   kUnexpectedObject,  // live in 1000-1999, not in the files
   kPendingChanges,    // the database renders to something the last Apply did not write
+  kHostUnreachable,   // the host could not be read (its name is the subject)
 };
 inline constexpr DriftKind kAllDriftKinds[] = {
-    DriftKind::kFileChanged,     DriftKind::kFileMissing,      DriftKind::kEndpointMissing,
-    DriftKind::kAorMissing,      DriftKind::kAuthMissing,      DriftKind::kDialplanMissing,
-    DriftKind::kUnexpectedObject, DriftKind::kPendingChanges};
+    DriftKind::kFileChanged,      DriftKind::kFileMissing,     DriftKind::kEndpointMissing,
+    DriftKind::kAorMissing,       DriftKind::kAuthMissing,     DriftKind::kDialplanMissing,
+    DriftKind::kUnexpectedObject, DriftKind::kPendingChanges,  DriftKind::kHostUnreachable};
 absl::string_view DriftKindName(DriftKind kind);  // "FILE_CHANGED"...
 
 struct DriftFinding {
   DriftKind kind;
   // What differs: a file path, an object ("endpoint 1500", "dialplan 1003"),
-  // or "database".
+  // "database", or a host's name (kHostUnreachable).
   std::string subject;
   std::string detail;
+  // The name of the host it was found on (PBX_ASTERISK_HOSTS); FindDrift
+  // leaves it to the caller, which knows the host.
+  std::string host;
 };
 
 // A file as it is on the host now; no content when it does not exist.
@@ -80,19 +84,58 @@ struct DriftReport {
 // files).
 DriftReport FindDrift(const DriftInputs& inputs);
 
+// One host's part of a drift check: what it found there, or why the host
+// could not be read (`error`, fit for callers; the report then holds one
+// kHostUnreachable finding).
+struct HostDriftReport {
+  std::string name;
+  std::string address;
+  DriftReport report;
+  std::string error;
+};
+// The report of a host that could not be read: one kHostUnreachable finding
+// naming it, with `reason`.
+DriftReport UnreachableHostReport(absl::string_view name, absl::string_view reason);
+// Every host's findings as one report: grouped by kind, then in host order;
+// `pending` is that of the host furthest behind (most extensions to add,
+// remove and change).
+DriftReport CombineDriftReports(const std::vector<HostDriftReport>& hosts);
+
+// One host's part of a background drift check.
+struct HostDriftSummary {
+  std::string name;
+  std::string address;
+  // False, with `error`, when the host could not be read (or the check not
+  // run at all); such a host is not in sync.
+  bool completed = false;
+  bool in_sync = false;
+  // Findings by kind name (FILE_CHANGED...); every kind present, 0 or more
+  // (HOST_UNREACHABLE 1 for a host that could not be read).
+  std::map<std::string, int> counts;
+  std::string error;
+};
+
 // What one background drift check found, as every server process reports it.
 struct DriftCheckSummary {
   absl::Time checked_at;
   // The process that checked ("host:pid").
   std::string checked_by;
-  // False, with `error`, when the check could not run (host unreachable...).
+  // Every host's, in configuration order. Empty in a check stored before
+  // hosts were.
+  std::vector<HostDriftSummary> hosts;
+  // Over every host: false, with `error`, when some host could not be read
+  // or the check could not run (database unreachable...); in sync only when
+  // every host is; the counts summed.
   bool completed = false;
   bool in_sync = false;
-  // Findings by kind name (FILE_CHANGED...); every kind present, 0 or more.
   std::map<std::string, int> counts;
+  // Each failed host's error, after its name when there are several.
   std::string error;
 };
-DriftCheckSummary SummarizeDrift(const DriftReport& report);
+// One host's summary of `report` (completed, its counts).
+HostDriftSummary SummarizeDrift(const DriftReport& report);
+// The check's summary of every host's report.
+DriftCheckSummary SummarizeDrift(const std::vector<HostDriftReport>& hosts);
 
 }  // namespace pbx
 

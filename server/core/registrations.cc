@@ -121,4 +121,15 @@ RegistrationsByExtension ParseRegistrations(absl::string_view contact_statuses,
   return registrations;
 }
 
+void AddHostRegistrations(absl::string_view host, RegistrationsByExtension host_contacts,
+                          RegistrationsByExtension& all) {
+  for (auto& [extension, contacts] : host_contacts) {
+    std::vector<ContactRegistration>& merged = all[extension];
+    for (ContactRegistration& contact : contacts) {
+      contact.host = std::string(host);
+      merged.push_back(std::move(contact));
+    }
+  }
+}
+
 }  // namespace pbx

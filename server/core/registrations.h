@@ -14,6 +14,9 @@ namespace pbx {
 // One device registered for an extension: a contact of the extension's AOR as
 // the live Asterisk holds it.
 struct ContactRegistration {
+  // The Asterisk host (its PBX_ASTERISK_HOSTS name) that holds this contact;
+  // a phone registers with one host or several, one contact on each.
+  std::string host;
   // The contact URI the phone registered, whole (the CLI tables cut long ones).
   std::string uri;
   std::string user_agent;
@@ -29,11 +32,38 @@ struct ContactRegistration {
 // any is absent.
 using RegistrationsByExtension = std::map<int, std::vector<ContactRegistration>>;
 
+// One Asterisk host the registrations were read from, and whether it could
+// be read.
+struct RegistrationHost {
+  // Its PBX_ASTERISK_HOSTS name and where it is reached.
+  std::string name;
+  std::string address;
+  // Why it could not be read, fit for callers (no address or command); empty
+  // when it was read.
+  std::string error_detail;
+};
+
 // A user's extension with what the live PBX holds for it.
 struct UserRegistration {
   std::string user_id;
   int extension = 0;
-  std::vector<ContactRegistration> contacts;  // empty: not registered
+  // Every host's, in host order, each host's by URI. Empty: registered on no
+  // host that could be read.
+  std::vector<ContactRegistration> contacts;
+  // The hosts that could not be read: no contact is no claim about them.
+  std::vector<std::string> unread_hosts;
+};
+
+// Every user's registration and the hosts it was read from.
+struct RegistrationListing {
+  std::vector<UserRegistration> registrations;  // in extension order
+  std::vector<RegistrationHost> hosts;          // in configuration order
+};
+
+// One user's registration and the hosts it was read from.
+struct RegistrationLookup {
+  UserRegistration registration;
+  std::vector<RegistrationHost> hosts;  // in configuration order
 };
 
 // Joins the two CLI reads of the registrations, both captured at about the
@@ -53,6 +83,12 @@ struct UserRegistration {
 // not parse, are skipped.
 RegistrationsByExtension ParseRegistrations(absl::string_view contact_statuses,
                                             absl::string_view contact_records);
+
+// Adds `host_contacts` (one host's, as parsed) to `all`, each contact naming
+// `host`, after the contacts of the hosts added before: several hosts' reads,
+// added in configuration order, become one map.
+void AddHostRegistrations(absl::string_view host, RegistrationsByExtension host_contacts,
+                          RegistrationsByExtension& all);
 
 }  // namespace pbx
 

@@ -1,7 +1,10 @@
 #include "server/observability/portal_metrics.h"
 
+#include <map>
+#include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -21,6 +24,19 @@ const prometheus::Histogram::BucketBoundaries kPhaseBuckets = {
     0.0001, 0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 
 // "/pbx.v1.UserService/CreateUser" -> {"pbx.v1.UserService", "CreateUser"}.
+// A drift gauge's labels for the host `name`; none for "" (a check stored
+// before hosts were, published as such a server did).
+std::map<std::string, std::string> HostLabels(const std::string& name) {
+  if (name.empty()) return {};
+  return {{"host", name}};
+}
+
+std::map<std::string, std::string> FindingLabels(const std::string& host, const std::string& kind) {
+  std::map<std::string, std::string> labels = HostLabels(host);
+  labels["kind"] = kind;
+  return labels;
+}
+
 std::pair<std::string, std::string> SplitMethod(absl::string_view full_method) {
   full_method = absl::StripPrefix(full_method, "/");
   std::pair<std::string, std::string> parts =
@@ -57,12 +73,14 @@ PortalMetrics::PortalMetrics()
                                .Register(*registry_)),
       in_sync_(prometheus::BuildGauge()
                    .Name("pbx_asterisk_in_sync")
-                   .Help("1 when the last drift check found the live Asterisk, its files and the "
-                         "database in agreement, 0 otherwise (or when it could not check)")
+                   .Help("1 when the last drift check found the host's live Asterisk, its files "
+                         "and the database in agreement, 0 otherwise (or when it could not read "
+                         "the host), by host")
                    .Register(*registry_)),
       drift_findings_(prometheus::BuildGauge()
                           .Name("pbx_drift_findings")
-                          .Help("Findings of the last drift check, by kind (GET /apply/drift)")
+                          .Help("Findings of the last drift check, by host and kind "
+                                "(GET /apply/drift)")
                           .Register(*registry_)),
       drift_checked_at_(prometheus::BuildGauge()
                             .Name("pbx_drift_check_timestamp_seconds")
@@ -71,7 +89,7 @@ PortalMetrics::PortalMetrics()
       drift_check_success_(prometheus::BuildGauge()
                                .Name("pbx_drift_check_success")
                                .Help("1 when the last drift check could read the host and the "
-                                     "database, 0 when it could not")
+                                     "database, 0 when it could not, by host")
                                .Register(*registry_)) {
   // Both outcomes from 0, so an alert on the failure counter's increase sees
   // the first failure after a start (a series born at 1 shows no increase).
@@ -105,14 +123,40 @@ void PortalMetrics::RecordApply(const ApplyAuditEntry& entry) {
 }
 
 void PortalMetrics::RecordDriftCheck(const DriftCheckSummary& summary) {
-  in_sync_.Add({}).Set(summary.completed && summary.in_sync ? 1 : 0);
-  drift_check_success_.Add({}).Set(summary.completed ? 1 : 0);
+  // One check covers every host at once: its time has no host label.
   drift_checked_at_.Add({}).Set(absl::ToDoubleSeconds(summary.checked_at - absl::UnixEpoch()));
-  for (DriftKind kind : kAllDriftKinds) {
-    const std::string name(DriftKindName(kind));
-    auto it = summary.counts.find(name);
-    drift_findings_.Add({{"kind", name}}).Set(it == summary.counts.end() ? 0 : it->second);
+  std::vector<HostDriftSummary> hosts = summary.hosts;
+  if (hosts.empty()) {
+    // A check stored before hosts were: the whole check, without the host
+    // label, as such a server published it.
+    hosts.push_back({"", "", summary.completed, summary.in_sync, summary.counts, summary.error});
   }
+  absl::MutexLock lock(&drift_mu_);
+  std::set<std::string> published;
+  for (const HostDriftSummary& host : hosts) {
+    const std::map<std::string, std::string> labels = HostLabels(host.name);
+    in_sync_.Add(labels).Set(host.completed && host.in_sync ? 1 : 0);
+    drift_check_success_.Add(labels).Set(host.completed ? 1 : 0);
+    for (DriftKind kind : kAllDriftKinds) {
+      const std::string name(DriftKindName(kind));
+      auto it = host.counts.find(name);
+      drift_findings_.Add(FindingLabels(host.name, name))
+          .Set(it == host.counts.end() ? 0 : it->second);
+    }
+    published.insert(host.name);
+  }
+  // A host no longer in the newest check (the configuration changed) stops
+  // being reported rather than keeping its last values.
+  for (const std::string& gone : drift_hosts_) {
+    if (published.count(gone) > 0) continue;
+    in_sync_.Remove(&in_sync_.Add(HostLabels(gone)));
+    drift_check_success_.Remove(&drift_check_success_.Add(HostLabels(gone)));
+    for (DriftKind kind : kAllDriftKinds) {
+      drift_findings_.Remove(
+          &drift_findings_.Add(FindingLabels(gone, std::string(DriftKindName(kind)))));
+    }
+  }
+  drift_hosts_ = std::move(published);
 }
 
 }  // namespace pbx

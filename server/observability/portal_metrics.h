@@ -2,6 +2,8 @@
 #define PBX_SERVER_OBSERVABILITY_PORTAL_METRICS_H_
 
 #include <memory>
+#include <set>
+#include <string>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -11,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/core/apply_audit.h"
 #include "server/core/drift.h"
@@ -33,8 +36,9 @@ class PortalMetrics {
   // One Apply that ran, from its closed audit entry.
   void RecordApply(const ApplyAuditEntry& entry);
 
-  // The newest background drift check (whichever process ran it). The drift
-  // gauges exist from the first one on.
+  // The newest background drift check (whichever process ran it): in sync,
+  // success and findings per host (label `host`, the host's name), the
+  // check's time once. The drift gauges exist from the first one on.
   void RecordDriftCheck(const DriftCheckSummary& summary);
 
   // What the exposer serves and tests serialize.
@@ -51,6 +55,9 @@ class PortalMetrics {
   prometheus::Family<prometheus::Gauge>& drift_findings_;
   prometheus::Family<prometheus::Gauge>& drift_checked_at_;
   prometheus::Family<prometheus::Gauge>& drift_check_success_;
+  absl::Mutex drift_mu_;
+  // The hosts the drift gauges hold.
+  std::set<std::string> drift_hosts_ ABSL_GUARDED_BY(drift_mu_);
 };
 
 }  // namespace pbx

@@ -60,6 +60,12 @@ class ApplyStore {
     std::optional<ApplyAuditEntry> successful;
   };
   virtual absl::StatusOr<LatestApplies> LatestAudits() = 0;
+  // For each of `hosts` (names, in the order given): the newest audit entry
+  // in which that host succeeded (HostSucceeded, with `legacy_host` for the
+  // entries recorded before hosts were), or none. One query, one entry read
+  // per host.
+  virtual absl::StatusOr<std::vector<std::optional<ApplyAuditEntry>>> LatestHostSuccesses(
+      const std::vector<std::string>& hosts, absl::string_view legacy_host) = 0;
 
   // The background drift check, shared by every server process: true when
   // this process (`checker`) may run the next check, i.e. no process claimed

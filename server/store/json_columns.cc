@@ -127,6 +127,40 @@ std::vector<HostApplyResult> HostsFromJson(absl::string_view json) {
   return hosts;
 }
 
+std::string DriftHostsToJson(const std::vector<HostDriftSummary>& hosts) {
+  Json array = Json::array();
+  for (const HostDriftSummary& host : hosts) {
+    array.push_back({{"name", host.name},
+                     {"address", host.address},
+                     {"in_sync", host.completed ? Json(host.in_sync) : Json(nullptr)},
+                     {"finding_counts", Json(host.counts)},
+                     {"error", host.error}});
+  }
+  return Dump(array);
+}
+
+std::vector<HostDriftSummary> DriftHostsFromJson(absl::string_view json) {
+  std::vector<HostDriftSummary> hosts;
+  for (const Json& element : ParseArray(json)) {
+    if (!element.is_object()) continue;
+    HostDriftSummary host;
+    host.name = StringField(element, "name");
+    host.address = StringField(element, "address");
+    auto in_sync = element.find("in_sync");
+    host.completed = in_sync != element.end() && in_sync->is_boolean();
+    host.in_sync = host.completed && in_sync->get<bool>();
+    auto counts = element.find("finding_counts");
+    if (counts != element.end() && counts->is_object()) {
+      for (const auto& [kind, count] : counts->items()) {
+        if (count.is_number_integer()) host.counts[kind] = count.get<int>();
+      }
+    }
+    host.error = StringField(element, "error");
+    hosts.push_back(std::move(host));
+  }
+  return hosts;
+}
+
 std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
   return Dump(Json(metadata));
 }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/string_view.h"
 #include "server/core/apply_audit.h"
+#include "server/core/drift.h"
 #include "server/core/user_changes.h"
 
 namespace pbx {
@@ -29,6 +30,12 @@ std::vector<ApplyPhase> PhasesFromJson(absl::string_view json);
 // "reload_output": "...", "verification": "..."}, ...]
 std::string HostsToJson(const std::vector<HostApplyResult>& hosts);
 std::vector<HostApplyResult> HostsFromJson(absl::string_view json);
+
+// drift_check.hosts: [{"name": "a", "address": "ssh://...", "in_sync": true,
+// "finding_counts": {"FILE_CHANGED": 0, ...}, "error": ""}, ...]; in_sync is
+// null for a host that could not be read (as the row's own in_sync column).
+std::string DriftHostsToJson(const std::vector<HostDriftSummary>& hosts);
+std::vector<HostDriftSummary> DriftHostsFromJson(absl::string_view json);
 
 // users.metadata: a JSON object of strings.
 std::string MetadataToJson(const std::map<std::string, std::string>& metadata);

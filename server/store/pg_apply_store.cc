@@ -171,6 +171,31 @@ absl::StatusOr<ApplyStore::LatestApplies> PgApplyStore::LatestAudits() {
       });
 }
 
+absl::StatusOr<std::vector<std::optional<ApplyAuditEntry>>> PgApplyStore::LatestHostSuccesses(
+    const std::vector<std::string>& hosts, absl::string_view legacy_host) {
+  using Successes = std::vector<std::optional<ApplyAuditEntry>>;
+  return pool_.Query<Successes>([&](pqxx::connection& connection) -> absl::StatusOr<Successes> {
+    // Per host, the newest row whose hosts hold its success (the containment
+    // test), or a success of before hosts were recorded for the legacy host:
+    // HostSucceeded. One row per host at most, found newest first (the
+    // started_at index's order); the audit columns, then the host's position.
+    const pqxx::result result = pqxx::nontransaction(connection).exec_params(
+        absl::StrCat(
+            "SELECT ", kAuditColumns, ", wanted.position FROM jsonb_array_elements_text($1::jsonb)"
+            " WITH ORDINALITY AS wanted(host_name, position) CROSS JOIN LATERAL"
+            " (SELECT * FROM apply_audit_log WHERE hosts @> jsonb_build_array(jsonb_build_object("
+            "'name', wanted.host_name, 'outcome', 'success'))"
+            " OR (wanted.host_name = $2 AND hosts = '[]'::jsonb AND outcome = 'success')"
+            " ORDER BY started_at DESC, id DESC LIMIT 1) AS success"),
+        nlohmann::json(hosts).dump(), std::string(legacy_host));
+    Successes successes(hosts.size());
+    for (const pqxx::row& row : result) {
+      successes.at(row[row.size() - 1].as<size_t>() - 1) = RowToAudit(row);
+    }
+    return successes;
+  });
+}
+
 absl::StatusOr<bool> PgApplyStore::ClaimDriftCheck(absl::Duration interval,
                                                    absl::string_view checker) {
   return pool_.Query<bool>([&](pqxx::connection& connection) -> absl::StatusOr<bool> {
@@ -195,10 +220,10 @@ absl::Status PgApplyStore::RecordDriftCheck(const DriftCheckSummary& summary) {
     pqxx::work transaction(connection);
     transaction.exec_params(
         "UPDATE drift_check SET checked_at = now(), checked_by = $1, in_sync = $2,"
-        " finding_counts = $3::jsonb, error = $4 WHERE id = 1",
+        " finding_counts = $3::jsonb, error = $4, hosts = $5::jsonb WHERE id = 1",
         summary.checked_by,
         summary.completed ? std::optional<bool>(summary.in_sync) : std::nullopt, counts.dump(),
-        summary.error);
+        summary.error, DriftHostsToJson(summary.hosts));
     transaction.commit();
     return absl::OkStatus();
   });
@@ -209,7 +234,8 @@ absl::StatusOr<std::optional<DriftCheckSummary>> PgApplyStore::LatestDriftCheck(
   return pool_.Query<Latest>([&](pqxx::connection& connection) -> absl::StatusOr<Latest> {
     const pqxx::result result = pqxx::nontransaction(connection).exec(
         "SELECT (extract(epoch FROM checked_at) * 1000000)::bigint, checked_by, in_sync,"
-        " finding_counts::text, error FROM drift_check WHERE id = 1 AND checked_at IS NOT NULL");
+        " finding_counts::text, error, hosts::text FROM drift_check"
+        " WHERE id = 1 AND checked_at IS NOT NULL");
     if (result.empty()) return Latest();
     const pqxx::row row = result[0];
     DriftCheckSummary summary;
@@ -224,6 +250,7 @@ absl::StatusOr<std::optional<DriftCheckSummary>> PgApplyStore::LatestDriftCheck(
       }
     }
     summary.error = row[4].as<std::string>();
+    summary.hosts = DriftHostsFromJson(row[5].as<std::string>());
     return Latest(std::move(summary));
   });
 }

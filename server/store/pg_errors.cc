@@ -16,10 +16,15 @@ bool IsOutage(const std::string& sqlstate) {
   return absl::StartsWith(sqlstate, "08") ||  // connection exception
          absl::StartsWith(sqlstate, "53") ||  // insufficient resources
          absl::StartsWith(sqlstate, "57P") ||  // shutdown, crash, cannot connect now
-         sqlstate == "57014";                  // statement timeout / cancel
+         sqlstate == "57014" ||                // statement timeout / cancel
+         IsReadOnlyServer(sqlstate);
 }
 
 }  // namespace
+
+bool IsReadOnlyServer(const std::string& sqlstate) {
+  return sqlstate == "25006";  // read_only_sql_transaction
+}
 
 absl::Status DatabaseUnavailableError() {
   return absl::UnavailableError("database unavailable; try again shortly");

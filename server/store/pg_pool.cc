@@ -1,11 +1,15 @@
 #include "server/store/pg_pool.h"
 
+#include <iterator>
 #include <utility>
+#include <vector>
 
 #include <pqxx/pqxx>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "server/store/pg_errors.h"
 
 namespace pbx {
@@ -14,6 +18,29 @@ namespace {
 bool IsUrl(const std::string& conninfo) {
   return absl::StartsWith(conninfo, "postgresql://") ||
          absl::StartsWith(conninfo, "postgres://");
+}
+
+// Whether libpq gets a list of servers to try in turn: a URL's host part or
+// a key=value string's host, hostaddr or port with commas in it.
+bool NamesSeveralServers(const std::string& conninfo) {
+  if (IsUrl(conninfo)) {
+    absl::string_view authority = conninfo;
+    authority.remove_prefix(authority.find("://") + 3);
+    authority = authority.substr(0, authority.find_first_of("/?"));
+    // Past the user and password, which may hold commas of their own.
+    if (size_t at = authority.rfind('@'); at != absl::string_view::npos) {
+      authority.remove_prefix(at + 1);
+    }
+    return absl::StrContains(authority, ',');
+  }
+  for (absl::string_view word : absl::StrSplit(conninfo, ' ', absl::SkipEmpty())) {
+    if ((absl::StartsWith(word, "host=") || absl::StartsWith(word, "hostaddr=") ||
+         absl::StartsWith(word, "port=")) &&
+        absl::StrContains(word, ',')) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -30,9 +57,17 @@ std::string WithConnectionDefaults(const std::string& database_url,
       {"keepalives_count", "2"},
       {"application_name", "pbx-portal"},
   };
+  std::vector<std::pair<std::string, std::string>> settings(std::begin(defaults),
+                                                            std::end(defaults));
+  // Of several servers, only the primary serves the portal, which writes on
+  // every create: libpq's own failover. The default (any) would settle on
+  // whichever answers first, a standby too, and every write would fail.
+  if (NamesSeveralServers(database_url)) {
+    settings.emplace_back("target_session_attrs", "read-write");
+  }
   std::string result = database_url;
   const bool url = IsUrl(database_url);
-  for (const auto& [key, value] : defaults) {
+  for (const auto& [key, value] : settings) {
     if (absl::StrContains(database_url, key + "=")) continue;
     if (url) {
       absl::StrAppend(&result, absl::StrContains(result, "?") ? "&" : "?", key,
@@ -125,18 +160,27 @@ absl::Status PgPool::Run(
     auto connection = Acquire();
     if (!connection.ok()) return connection.status();
     absl::Status status;
-    bool broken = false;
+    bool broken = false;     // nothing reached a commit (see in_doubt_error)
+    bool read_only = false;  // the server wrote nothing
     try {
       status = work(**connection);
     } catch (const pqxx::broken_connection&) {
       broken = true;
       status = StatusFromDatabaseException(std::current_exception());
+    } catch (const pqxx::sql_error& e) {
+      read_only = IsReadOnlyServer(e.sqlstate());
+      status = StatusFromDatabaseException(std::current_exception());
     } catch (...) {
       status = StatusFromDatabaseException(std::current_exception());
     }
-    if (broken) {
-      // One broken connection usually means the server restarted, and then
-      // every idle one is stale too.
+    if (broken || read_only) {
+      // One broken connection usually means the server restarted, and one
+      // that finds its server read-only that it is a standby now (a
+      // failover): either way every idle connection is stale too. Fresh ones
+      // find the new primary when the URL names several servers. The work is
+      // retried once, as none of it was written. A break during COMMIT is
+      // pqxx::in_doubt_error, never retried: the client sees UNAVAILABLE and
+      // retries with its request_id.
       Release(nullptr);
       DropIdleConnections();
       if (attempt == 0) continue;

@@ -53,7 +53,8 @@ class PgPool {
   // Runs `work` on a pooled connection and turns every libpqxx exception into
   // an absl::Status (see pg_errors.h). When the connection turns out to be
   // broken before a commit was attempted (a stale connection after a database
-  // restart), the work is retried once on a fresh connection.
+  // restart), or its server turns out to be read-only (a standby after a
+  // failover), the work is retried once on a fresh connection.
   absl::Status Run(const std::function<absl::Status(pqxx::connection&)>& work);
 
   // Run for work that produces a value.
@@ -99,7 +100,8 @@ class PgPool {
 };
 
 // Appends the portal's connection settings (connect timeout, TCP user timeout,
-// application name) to a libpq URL or key=value string, unless it sets them.
+// application name; target_session_attrs=read-write when it names several
+// servers) to a libpq URL or key=value string, unless it sets them.
 std::string WithConnectionDefaults(const std::string& database_url,
                                    int connect_timeout_seconds);
 

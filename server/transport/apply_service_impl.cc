@@ -44,6 +44,7 @@ grpc::Status ApplyServiceImpl::GetApplyStatus(grpc::ServerContext*,
   }
   response->set_pending_changes(status->pending_changes);
   response->set_current_content_hash(status->current_content_hash);
+  for (const HostApplyStatus& host : status->hosts) ToProto(host, response->add_hosts());
   return grpc::Status::OK;
 }
 

@@ -105,27 +105,56 @@ void ToProto(const ApplyAuditEntry& entry, v1::ApplyAuditEntry* proto) {
   }
 }
 
-void ToProto(const ApplyPreview& preview, v1::PreviewApplyResponse* proto) {
-  for (int number : preview.diff.added) proto->add_added_extensions(number);
-  for (int number : preview.diff.removed) proto->add_removed_extensions(number);
-  for (const ExtensionChange& change : preview.diff.changed) {
+void ToProto(const HostApplyStatus& host, v1::HostApplyStatus* proto) {
+  proto->set_name(host.name);
+  proto->set_address(host.address);
+  if (host.last_success) ToProto(*host.last_success, proto->mutable_last_success());
+  proto->set_applied_content_hash(host.applied_content_hash);
+  proto->set_pending_changes(host.pending_changes);
+}
+
+namespace {
+
+// The preview's and each host's diff and files, into either message.
+template <typename Message>
+void PreviewToProto(const ConfigDiff& diff, const std::vector<PreviewFile>& files,
+                    Message* proto) {
+  for (int number : diff.added) proto->add_added_extensions(number);
+  for (int number : diff.removed) proto->add_removed_extensions(number);
+  for (const ExtensionChange& change : diff.changed) {
     v1::ExtensionChange* out = proto->add_changed_extensions();
     out->set_extension(change.number);
     for (const std::string& aspect : change.aspects) out->add_aspects(aspect);
   }
-  for (const ApplyPreview::File& file : preview.files) {
+  for (const PreviewFile& file : files) {
     v1::FilePreview* out = proto->add_files();
     out->set_path(file.path);
     out->set_rendered_sha256(file.rendered_sha256);
     out->set_host_sha256(file.host_sha256.value_or(""));
     out->set_exists_on_host(file.host_sha256.has_value());
-    out->set_differs(file.host_sha256 != file.rendered_sha256);
+    out->set_differs(file.differs);
   }
+}
+
+}  // namespace
+
+void ToProto(const ApplyPreview& preview, v1::PreviewApplyResponse* proto) {
+  PreviewToProto(preview.diff, preview.files, proto);
   proto->set_would_write(preview.would_write);
   proto->set_would_reload(preview.would_write);
   proto->set_reason(preview.reason);
   proto->set_user_count(preview.user_count);
   proto->set_content_hash(preview.content_hash);
+  for (const HostPreview& host : preview.hosts) {
+    v1::HostPreview* out = proto->add_hosts();
+    out->set_name(host.name);
+    out->set_address(host.address);
+    PreviewToProto(host.diff, host.files, out);
+    out->set_would_write(host.would_write);
+    out->set_would_reload(host.would_write);
+    out->set_reason(host.reason);
+    out->set_error_detail(host.error_detail);
+  }
 }
 
 namespace {
@@ -140,30 +169,45 @@ v1::DriftKind ToProto(DriftKind kind) {
     case DriftKind::kDialplanMissing: return v1::DRIFT_KIND_DIALPLAN_MISSING;
     case DriftKind::kUnexpectedObject: return v1::DRIFT_KIND_UNEXPECTED_OBJECT;
     case DriftKind::kPendingChanges: return v1::DRIFT_KIND_PENDING_CHANGES;
+    case DriftKind::kHostUnreachable: return v1::DRIFT_KIND_HOST_UNREACHABLE;
   }
   return v1::DRIFT_KIND_UNSPECIFIED;
+}
+
+// A report's findings, counts and pending changes, into either message.
+template <typename Message>
+void DriftReportToProto(const DriftReport& report, Message* proto) {
+  proto->set_in_sync(report.in_sync());
+  for (const DriftFinding& finding : report.findings) {
+    v1::DriftFinding* out = proto->add_findings();
+    out->set_kind(ToProto(finding.kind));
+    out->set_subject(finding.subject);
+    out->set_detail(finding.detail);
+    out->set_host(finding.host);
+  }
+  for (DriftKind kind : kAllDriftKinds) {
+    (*proto->mutable_counts())[std::string(DriftKindName(kind))] = report.Count(kind);
+  }
+  if (report.Count(DriftKind::kPendingChanges) > 0) {
+    proto->mutable_pending_changes()->set_added(report.pending.added);
+    proto->mutable_pending_changes()->set_removed(report.pending.removed);
+    proto->mutable_pending_changes()->set_changed(report.pending.changed);
+  }
 }
 
 }  // namespace
 
 void ToProto(const DriftStatus& drift, v1::GetApplyDriftResponse* proto) {
-  proto->set_in_sync(drift.report.in_sync());
-  for (const DriftFinding& finding : drift.report.findings) {
-    v1::DriftFinding* out = proto->add_findings();
-    out->set_kind(ToProto(finding.kind));
-    out->set_subject(finding.subject);
-    out->set_detail(finding.detail);
-  }
-  for (DriftKind kind : kAllDriftKinds) {
-    (*proto->mutable_counts())[std::string(DriftKindName(kind))] = drift.report.Count(kind);
-  }
-  if (drift.report.Count(DriftKind::kPendingChanges) > 0) {
-    proto->mutable_pending_changes()->set_added(drift.report.pending.added);
-    proto->mutable_pending_changes()->set_removed(drift.report.pending.removed);
-    proto->mutable_pending_changes()->set_changed(drift.report.pending.changed);
-  }
+  DriftReportToProto(drift.report, proto);
   ToProto(drift.checked_at, proto->mutable_checked_at());
   proto->set_asterisk_host(drift.asterisk_host);
+  for (const HostDriftReport& host : drift.hosts) {
+    v1::HostDrift* out = proto->add_hosts();
+    out->set_name(host.name);
+    out->set_address(host.address);
+    DriftReportToProto(host.report, out);
+    out->set_error_detail(host.error);
+  }
 }
 
 void ToProto(const CreatedUser& created, v1::CreateUserResponse* proto) {
@@ -221,7 +265,15 @@ void ToProto(const UserRegistration& registration, v1::Registration* proto) {
     contact_proto->set_status(contact.status);
     contact_proto->set_rtt_ms(contact.rtt_ms);
     if (contact.expires_at) ToProto(*contact.expires_at, contact_proto->mutable_expires_at());
+    contact_proto->set_host(contact.host);
   }
+  for (const std::string& host : registration.unread_hosts) proto->add_unread_hosts(host);
+}
+
+void ToProto(const RegistrationHost& host, v1::RegistrationHost* proto) {
+  proto->set_name(host.name);
+  proto->set_address(host.address);
+  proto->set_error_detail(host.error_detail);
 }
 
 }  // namespace pbx

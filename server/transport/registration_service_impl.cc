@@ -8,21 +8,23 @@ namespace pbx {
 grpc::Status RegistrationServiceImpl::GetRegistration(grpc::ServerContext*,
                                                       const v1::GetRegistrationRequest* request,
                                                       v1::GetRegistrationResponse* response) {
-  absl::StatusOr<UserRegistration> registration = operations_.GetRegistration(request->id());
-  if (!registration.ok()) return ToGrpcStatus(registration.status());
-  ToProto(*registration, response->mutable_registration());
+  absl::StatusOr<RegistrationLookup> lookup = operations_.GetRegistration(request->id());
+  if (!lookup.ok()) return ToGrpcStatus(lookup.status());
+  ToProto(lookup->registration, response->mutable_registration());
+  for (const RegistrationHost& host : lookup->hosts) ToProto(host, response->add_hosts());
   return grpc::Status::OK;
 }
 
 grpc::Status RegistrationServiceImpl::ListRegistrations(grpc::ServerContext*,
                                                         const v1::ListRegistrationsRequest*,
                                                         v1::ListRegistrationsResponse* response) {
-  absl::StatusOr<std::vector<UserRegistration>> registrations = operations_.ListRegistrations();
-  if (!registrations.ok()) return ToGrpcStatus(registrations.status());
-  response->mutable_registrations()->Reserve(static_cast<int>(registrations->size()));
-  for (const UserRegistration& registration : *registrations) {
+  absl::StatusOr<RegistrationListing> listing = operations_.ListRegistrations();
+  if (!listing.ok()) return ToGrpcStatus(listing.status());
+  response->mutable_registrations()->Reserve(static_cast<int>(listing->registrations.size()));
+  for (const UserRegistration& registration : listing->registrations) {
     ToProto(registration, response->add_registrations());
   }
+  for (const RegistrationHost& host : listing->hosts) ToProto(host, response->add_hosts());
   return grpc::Status::OK;
 }
 

@@ -29,8 +29,9 @@ pytestmark = pytest.mark.slow
 INTERVAL = 1  # PBX_DRIFT_CHECK_INTERVAL_S of this module's portals
 GAUGE_TIMEOUT = 3 * INTERVAL + 2  # the next check after the injection, with room for a loaded machine
 KINDS = ("FILE_CHANGED", "FILE_MISSING", "ENDPOINT_MISSING", "AOR_MISSING", "AUTH_MISSING", "DIALPLAN_MISSING",
-         "UNEXPECTED_OBJECT", "PENDING_CHANGES")
-DRIFT_KEYS = {"in_sync", "findings", "counts", "pending_changes", "checked_at", "asterisk_host"}
+         "UNEXPECTED_OBJECT", "PENDING_CHANGES", "HOST_UNREACHABLE")
+DRIFT_KEYS = {"in_sync", "findings", "counts", "pending_changes", "checked_at", "asterisk_host", "hosts"}
+HOST = "asterisk"  # the one host's name (the single-host variables)
 DRIFTED = "the PBX drifted from what the portal holds: see GET /apply/drift"
 BACK_IN_SYNC = "the PBX is back in sync"
 NOT_RUN = "the drift check could not run"
@@ -74,9 +75,10 @@ def findings(d: dict) -> list[tuple[str, str]]:
 
 def gauges(portal) -> dict:
     s = scrape(portal.server_metrics_url)
-    return {"in_sync": s.value("pbx_asterisk_in_sync"), "success": s.value("pbx_drift_check_success"),
+    return {"in_sync": s.value("pbx_asterisk_in_sync", host=HOST),
+            "success": s.value("pbx_drift_check_success", host=HOST),
             "checked_at": s.value("pbx_drift_check_timestamp_seconds"),
-            "findings": {k: s.value("pbx_drift_findings", kind=k) for k in KINDS}}
+            "findings": {k: s.value("pbx_drift_findings", host=HOST, kind=k) for k in KINDS}}
 
 
 def wait_gauges(portal, counts: dict, since: float, timeout: float = GAUGE_TIMEOUT) -> float:
@@ -392,6 +394,6 @@ def test_an_unreachable_host_is_503_and_the_check_reports_it(module_portals, lab
     h.assert_error(cut_off.client.get("/apply/drift"), 503, h.UNAVAILABLE)
     h.wait_until(lambda: gauges(cut_off)["success"] == 0, GAUGE_TIMEOUT, 0.1, "pbx_drift_check_success 0")
     g = gauges(cut_off)
-    assert g["in_sync"] == 0 and g["findings"] == {k: 0 for k in KINDS}, g
+    assert g["in_sync"] == 0 and g["findings"] == {k: float(k == "HOST_UNREACHABLE") for k in KINDS}, g
     line = wait_log(cut_off, 0, NOT_RUN)
     assert line["level"] == "warning" and line["error"], line

@@ -17,7 +17,7 @@ import harness as h
 import lab as L
 
 PREVIEW_KEYS = {"added_extensions", "removed_extensions", "changed_extensions", "files", "would_write",
-                "would_reload", "reason", "user_count", "content_hash"}
+                "would_reload", "reason", "user_count", "content_hash", "hosts"}
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,11 @@
 """tests/bench cannot rot.
 
-- The smoke test: `tests/bench --quick` on the suite's PostgreSQL and Asterisk lab must produce every section of the
-  report (creates, batch create, list/get/update/rotate/delete, Apply, no-op Apply, preview, readiness,
-  registrations, memory) with sane
-  figures (nothing here asserts on speed: the targets are the benchmark's business). It runs the
-  real command (load generator, reload floor, sipp, the server and gateway it starts) with --use-test-env, holding
-  the `lab` fixture's lock so no other test applies to the lab meanwhile. About 10 s.
+- The smoke test: `tests/bench --quick` on the suite's PostgreSQL and Asterisk labs must produce every section of the
+  report (creates, creates through two server replicas, batch create, list/get/update/rotate/delete, Apply, no-op
+  Apply, preview, readiness, registrations, Apply to one host and to two, memory) with sane figures (nothing here
+  asserts on speed: the targets are the benchmark's business). It runs the real command (load generator, reload
+  floor, sipp, the servers and gateways it starts) with --use-test-env, holding the `lab` and `lab_b` fixtures' locks
+  so no other test applies to either lab meanwhile. About 20 s.
 - Its verdicts: the target arithmetic at the limits, the floor-statement comparison, the sipp injection file, and
   that Apply and Preview still ask the server's host inspection for the reads their references model.
 """
@@ -42,15 +42,27 @@ def assert_latencies(s: dict, count: int, what: str):
     assert s["throughput_per_s"] > 0, f"{what}: {s}"
 
 
-def test_quick_bench_reports_every_section(pg, lab, tmp_path):
+def test_quick_bench_reports_every_section(pg, lab, lab_b, tmp_path):
     results = run_quick_bench(pg, lab, tmp_path)
-    assert set(results) >= {"meta", "create", "statements", "batch", "token_check", "reads", "apply", "noop_apply",
-                            "preview", "readiness", "registrations", "memory", "targets"}
+    assert set(results) >= {"meta", "create", "statements", "replicas", "batch", "token_check", "reads", "apply",
+                            "noop_apply", "preview", "readiness", "registrations", "hosts_apply", "memory", "targets"}
 
     creates = {(s["path"], s["concurrency"]): s for s in results["create"]}
     assert set(creates) == {(p, c) for p in ("postgres", "grpc", "rest") for c in QUICK.create_clients}
     for key, s in creates.items():
         assert_latencies(s, QUICK.create_samples, f"create {key}")
+
+    replicas = results["replicas"]
+    assert replicas["servers"] == 2 and [r["concurrency"] for r in replicas["rows"]] == list(QUICK.create_clients)
+    for row in replicas["rows"]:
+        for label in ("one", "two"):
+            assert_latencies(row[label], QUICK.create_samples, f"replicas {label} {row['concurrency']}")
+            assert row[label]["path"] == "rest", row
+        # Warm-up creates count too; the bench's own server served every create of "one", the two shared "two".
+        creates = QUICK.create_samples + QUICK.create_warmup
+        assert row["one"]["served_by_server"] == [creates, 0], row
+        assert sum(row["two"]["served_by_server"]) == creates and all(row["two"]["served_by_server"]), row
+        assert row["ratio_p50"] == row["two"]["p50_ms"] / row["one"]["p50_ms"], row
 
     batch = results["batch"]
     assert batch["users"] == QUICK.batch_size, batch
@@ -136,16 +148,35 @@ def test_quick_bench_reports_every_section(pg, lab, tmp_path):
         assert cli["runs"] == QUICK.registration_samples and 0 < cli["ms"]["p50"] <= cli["ms"]["p95"], cli
     assert regs["server_commands_in_source"], "steps.SERVER_REGISTRATION_COMMANDS is out of date"
 
+    hosts = results["hosts_apply"]
+    assert hosts["users"] == QUICK.phones and hosts["rounds"] == QUICK.hosts_rounds, hosts
+    for label, names in (("one", ["a"]), ("two", ["a", "b"])):
+        config = hosts[label]
+        assert config["hosts"] == names and len(config["runs"]) == QUICK.hosts_rounds, config
+        for run in config["runs"]:
+            assert run["changed"] is True and run["user_count"] == QUICK.phones and run["wall_ms"] > 0, run
+            assert [x["name"] for x in run["hosts"]] == names and all(x["changed"] for x in run["hosts"]), run
+        assert 0 < config["wall_min_ms"] <= config["wall_p50_ms"] <= config["wall_max_ms"], config
+        assert set(config["host_phases"]) == set(names), config
+        for phases in config["host_phases"].values():
+            assert [p["name"] for p in phases] == ["connect", "inspect", "upload", "rename", "reload", "verify"], \
+                phases
+            assert all(p["runs"] == QUICK.hosts_rounds and p["median_ms"] >= 0 for p in phases), phases
+        assert {"read", "render"} <= {p["name"] for p in config["phases"]}, config
+    assert hosts["ratio"] == hosts["two"]["wall_p50_ms"] / hosts["one"]["wall_p50_ms"], hosts
+
     for process in ("server", "gateway"):
         mem = results["memory"][process]
         assert mem["peak_kb"] >= mem["rss_kb"] > 0, results["memory"]
 
-    assert len(results["targets"]) == 2 * len(QUICK.create_clients) + 9, results["targets"]
+    assert len(results["targets"]) == 2 * len(QUICK.create_clients) + 10, results["targets"]
     assert all(isinstance(t["met"], bool) and t["figure"] for t in results["targets"]), results["targets"]
 
     markdown = (tmp_path / "benchmarks.md").read_text()
-    for heading in ("## Targets", "## Create user", "## Batch create", "## One user per request", "## List, get",
-                    "## Apply that changes something", "## Apply phases", "## No-op Apply", "## Preview",
+    for heading in ("## Targets", "## Create user", "## Create user through the gateway: one server behind it vs "
+                    "two", "## Batch create", "## One user per request", "## List, get",
+                    "## Apply that changes something", "## Apply phases", "## Apply of 10 users to one host and to "
+                    "two (", "## Apply of 10 users to one host and to two: phases", "## No-op Apply", "## Preview",
                     "## Readiness", "## Registrations", "## Memory"):
         assert heading in markdown, f"{heading!r} missing from benchmarks.md"
 
@@ -155,7 +186,8 @@ def test_quick_bench_reports_every_section(pg, lab, tmp_path):
 def synthetic_results(*, rest=1.5, grpc=1.0, pg=0.5, batch=200.0, rows=100.0, singles=4000.0, list_ms=9.99,
                       apply_ms=130.0, floor_ms=100.0, noop_ms=39.0, inspection_ms=30.0, preview_ms=30.0,
                       file_read_ms=20.0, ready_ms=2000.0, registered=1000, contacts=1000,
-                      registrations=150.0, contacts_ms=100.0, answered=1000, server_kb=48828) -> dict:
+                      registrations=150.0, contacts_ms=100.0, answered=1000, server_kb=48828,
+                      two_hosts_ms=130.0, one_host_ms=100.0) -> dict:
     def lat(path, p50):
         return {"path": path, "concurrency": 1, "p50_ms": p50, "p99_ms": p50}
     return {
@@ -168,6 +200,8 @@ def synthetic_results(*, rest=1.5, grpc=1.0, pg=0.5, batch=200.0, rows=100.0, si
         "apply": [{"users": 1000, "wall_median_ms": apply_ms, "ratio_to_cold_floor": apply_ms / floor_ms,
                    "ratio_to_warm_floor": apply_ms / floor_ms,
                    "floor": {"cold_ms": {"median": floor_ms}, "warm_ms": {"median": floor_ms}}}],
+        "hosts_apply": {"users": 1000, "rounds": 9, "one": {"wall_p50_ms": one_host_ms},
+                        "two": {"wall_p50_ms": two_hosts_ms}, "ratio": two_hosts_ms / one_host_ms},
         "noop_apply": {"users": 1000, "api": [{"path": "rest", "p50_ms": noop_ms}, {"path": "grpc", "p50_ms": noop_ms}],
                        "floor": {"ms": {"p50": inspection_ms}}, "ratio_to_floor": noop_ms / inspection_ms,
                        "grpc_ratio_to_floor": noop_ms / inspection_ms},
@@ -189,8 +223,8 @@ def verdicts(results) -> list[bool]:
 
 
 # The order of the targets: REST vs gRPC, REST vs Postgres, batch vs rows, batch vs singles, list, changing Apply,
-# no-op Apply, preview, readiness, registrations, memory.
-ALL_MET = [True] * 11
+# changing Apply to two hosts vs one, no-op Apply, preview, readiness, registrations, memory.
+ALL_MET = [True] * 12
 
 
 def missed(*indexes: int) -> list[bool]:
@@ -199,8 +233,8 @@ def missed(*indexes: int) -> list[bool]:
 
 def test_targets_are_met_exactly_at_their_limits():
     # REST 1.5x gRPC and 3x Postgres, batch 2x the rows and 20x faster than singles, list 9.99 ms, Apply 1.3x the
-    # floor, no-op Apply 1.3x its round trip, preview 1.5x the file read, 2 s, registrations 1.5x
-    # `pjsip show contacts`, 48828 kB = 49.99 MB
+    # floor, Apply to two hosts 1.3x the Apply to one, no-op Apply 1.3x its round trip, preview 1.5x the file read,
+    # 2 s, registrations 1.5x `pjsip show contacts`, 48828 kB = 49.99 MB
     assert verdicts(synthetic_results()) == ALL_MET
 
 
@@ -211,20 +245,22 @@ def test_targets_are_missed_just_past_their_limits():
     assert verdicts(synthetic_results(singles=3999.9)) == missed(3)
     assert verdicts(synthetic_results(list_ms=10.0)) == missed(4)
     assert verdicts(synthetic_results(apply_ms=130.1)) == missed(5)
-    assert verdicts(synthetic_results(noop_ms=39.01)) == missed(6)
-    assert verdicts(synthetic_results(preview_ms=30.01)) == missed(7)
-    assert verdicts(synthetic_results(ready_ms=2000.1)) == missed(8)
-    assert verdicts(synthetic_results(registrations=150.1)) == missed(9)
-    assert verdicts(synthetic_results(server_kb=48829)) == missed(10)
+    assert verdicts(synthetic_results(two_hosts_ms=130.1)) == missed(6)
+    assert verdicts(synthetic_results(one_host_ms=99.9)) == missed(6)
+    assert verdicts(synthetic_results(noop_ms=39.01)) == missed(7)
+    assert verdicts(synthetic_results(preview_ms=30.01)) == missed(8)
+    assert verdicts(synthetic_results(ready_ms=2000.1)) == missed(9)
+    assert verdicts(synthetic_results(registrations=150.1)) == missed(10)
+    assert verdicts(synthetic_results(server_kb=48829)) == missed(11)
 
 
 def test_readiness_is_missed_when_a_phone_did_not_register_however_fast():
-    assert verdicts(synthetic_results(ready_ms=10, registered=999))[8] is False
-    assert verdicts(synthetic_results(ready_ms=10, contacts=999))[8] is False
+    assert verdicts(synthetic_results(ready_ms=10, registered=999))[9] is False
+    assert verdicts(synthetic_results(ready_ms=10, contacts=999))[9] is False
 
 
 def test_registrations_are_missed_when_the_answer_misses_a_phone_however_fast():
-    assert verdicts(synthetic_results(registrations=10, answered=999))[9] is False
+    assert verdicts(synthetic_results(registrations=10, answered=999))[10] is False
 
 
 def test_inspection_references_still_model_the_servers_reads():

@@ -63,7 +63,7 @@ def test_a_register_shows_up_with_every_contact_field(reg_portal, lab):
     users = applied_users(reg_portal, 2, "Reg")
     user_id, password = users[1000]
     assert registration(reg_portal, user_id) == {"user_id": user_id, "extension": 1000, "registered": False,
-                                                 "contacts": []}
+                                                 "contacts": [], "unread_hosts": []}
 
     port = register(lab, 1000, password)
     registered_at = time.time()
@@ -73,6 +73,8 @@ def test_a_register_shows_up_with_every_contact_field(reg_portal, lab):
     contact = got["contacts"][0]
     assert contact["uri"] == f"sip:1000@127.0.0.1:{port}", contact
     assert contact["user_agent"] == REGISTER_USER_AGENT, contact
+    # The one host, named as the single-host variables name it.
+    assert contact["host"] == "asterisk", contact
     # The portal's AORs are qualified (the default profile's qualify_frequency), and this sipp answers no
     # OPTIONS: Asterisk says NonQual until its first qualify ends, then Unavail; either way no round-trip time
     # (test_endpoint_profile.py has a phone that answers, and its time).

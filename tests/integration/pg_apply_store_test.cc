@@ -204,6 +204,75 @@ TEST_F(PgApplyStoreTest, LatestAndListAreNewestFirst) {
   EXPECT_EQ(latest->successful->outcome, ApplyOutcome::kSuccess);
 }
 
+// Per host, the newest row in which it succeeded, whatever the others did;
+// a success recorded before hosts were counts for the legacy host alone.
+TEST_F(PgApplyStoreTest, EachHostsLatestSuccessIsFoundInTheHostsColumn) {
+  pqxx::connection connection(url());
+  // As the single-host code closed a success: no hosts.
+  const int64_t legacy =
+      pqxx::nontransaction(connection)
+          .exec1("INSERT INTO apply_audit_log (finished_at, triggered_by, asterisk_host, outcome,"
+                 " content_hash) VALUES (now(), 'old', 'ssh://root@127.0.0.1:2222', 'success',"
+                 " 'h0') RETURNING id")[0]
+          .as<int64_t>();
+  // Closes an Apply with `outcome`, each of `hosts` (name, outcome) as given.
+  auto close = [&](ApplyOutcome outcome, const std::string& hash,
+                   const std::vector<std::pair<std::string, ApplyOutcome>>& hosts) -> int64_t {
+    auto entry = store_->OpenAudit({"bob", "", "", ""}, "a=x,b=y");
+    EXPECT_TRUE(entry.ok()) << entry.status();
+    entry->outcome = outcome;
+    entry->content_hash = hash;
+    for (const auto& [name, host_outcome] : hosts) {
+      HostApplyResult host;
+      host.name = name;
+      host.address = "ssh://" + name;
+      host.outcome = host_outcome;
+      entry->hosts.push_back(host);
+    }
+    EXPECT_TRUE(store_->CloseAudit(*entry).ok());
+    return entry->id;
+  };
+  const int64_t both = close(ApplyOutcome::kSuccess, "h1",
+                             {{"a", ApplyOutcome::kSuccess}, {"b", ApplyOutcome::kSuccess}});
+  const int64_t only_a = close(ApplyOutcome::kFailure, "h2",
+                               {{"a", ApplyOutcome::kSuccess}, {"b", ApplyOutcome::kFailure}});
+  // Neither counts for anyone: refused (no hosts, failed) and still running.
+  ASSERT_TRUE(store_->RecordRejectedApply({"carol", "", "", ""}, "a=x,b=y", absl::Seconds(1),
+                                          "another Apply ran")
+                  .ok());
+  ASSERT_TRUE(store_->OpenAudit({"dave", "", "", ""}, "a=x,b=y").ok());
+
+  auto found = store_->LatestHostSuccesses({"b", "a", "c", "asterisk"}, "asterisk");
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->size(), 4u);
+  ASSERT_TRUE((*found)[0].has_value());
+  EXPECT_EQ((*found)[0]->id, both);
+  EXPECT_EQ((*found)[0]->content_hash, "h1");
+  ASSERT_EQ((*found)[0]->hosts.size(), 2u);
+  ASSERT_TRUE((*found)[1].has_value());
+  EXPECT_EQ((*found)[1]->id, only_a);
+  EXPECT_EQ((*found)[1]->content_hash, "h2");
+  EXPECT_EQ((*found)[1]->outcome, ApplyOutcome::kFailure);
+  EXPECT_FALSE((*found)[2].has_value()) << "c never succeeded";
+  ASSERT_TRUE((*found)[3].has_value());
+  EXPECT_EQ((*found)[3]->id, legacy);
+  EXPECT_EQ((*found)[3]->content_hash, "h0");
+
+  // The only host, named otherwise, takes the legacy success; without a
+  // legacy host nobody does.
+  found = store_->LatestHostSuccesses({"pbx1"}, "pbx1");
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(found->at(0).has_value());
+  EXPECT_EQ(found->at(0)->id, legacy);
+  found = store_->LatestHostSuccesses({"asterisk", "c"}, "");
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_FALSE(found->at(0).has_value());
+  EXPECT_FALSE(found->at(1).has_value());
+  found = store_->LatestHostSuccesses({}, "");
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_TRUE(found->empty());
+}
+
 TEST_F(PgApplyStoreTest, StaleRunningRowsBecomeInterrupted) {
   auto stale = store_->OpenAudit({"crashed", "", "", ""}, "local");
   ASSERT_TRUE(stale.ok());
@@ -271,6 +340,8 @@ TEST_F(PgApplyStoreTest, OneProcessClaimsEachDriftCheck) {
   summary.in_sync = false;
   summary.checked_by = "a:1";
   summary.counts = {{"FILE_CHANGED", 1}, {"UNEXPECTED_OBJECT", 2}};
+  summary.hosts = {{"one", "ssh://one", true, true, {{"FILE_CHANGED", 0}}, ""},
+                   {"two", "ssh://two", true, false, {{"FILE_CHANGED", 1}}, ""}};
   ASSERT_TRUE(store_->RecordDriftCheck(summary).ok());
   auto latest = other.LatestDriftCheck();
   ASSERT_TRUE(latest.ok() && latest->has_value());
@@ -278,6 +349,12 @@ TEST_F(PgApplyStoreTest, OneProcessClaimsEachDriftCheck) {
   EXPECT_FALSE((*latest)->in_sync);
   EXPECT_EQ((*latest)->checked_by, "a:1");
   EXPECT_EQ((*latest)->counts.at("UNEXPECTED_OBJECT"), 2);
+  ASSERT_EQ((*latest)->hosts.size(), 2u) << "each host's part of the check is stored";
+  EXPECT_EQ((*latest)->hosts[0].name, "one");
+  EXPECT_TRUE((*latest)->hosts[0].in_sync);
+  EXPECT_EQ((*latest)->hosts[1].address, "ssh://two");
+  EXPECT_FALSE((*latest)->hosts[1].in_sync);
+  EXPECT_EQ((*latest)->hosts[1].counts.at("FILE_CHANGED"), 1);
   EXPECT_LE(absl::Now() - (*latest)->checked_at, absl::Minutes(1));
 
   // An interval later (a short one here), the other process takes its turn.

@@ -5,7 +5,9 @@
 Expects in the environment, as tests/bench (or tests/run) exports them:
   PBX_TEST_PG_HOST/_PORT/_USER      a PostgreSQL cluster (superuser, trust); a database is created and dropped
   PBX_ASTERISK_SSH_*, PBX_ASTERISK_ROOT, PBX_TEST_SIP_PORT   the Asterisk lab (tests/e2e/lab.py reads them)
+  PBX_TEST_LAB_B_*                  the second lab, for the Apply to two hosts (lab.py's Lab.second())
   PBX_SERVER_BIN, PBX_GATEWAY_BIN   the binaries (defaults: build/cmake/server/pbx-server, build/bin/pbx-gateway)
+  PBX_GRPCURL                       grpcurl (default: build/tools/bin/grpcurl, from deploy/lib/install-deps)
   PBX_BENCH_LOADGEN                 tests/perf/loadgen's binary
   PBX_BENCH_RELOAD_FLOOR            pbx-bench-reload-floor (default: tests/perf/ in the server's build tree; the
                                     other tools, pbx-bench-token-check and pbx-bench-cli-floor, are beside it)
@@ -70,13 +72,15 @@ def reload_floor_binary() -> Path:
 
 
 def run(plan: steps.Plan, stack_description: str) -> dict:
-    missing = lab_mod.missing_env() + [k for k in ("PBX_TEST_PG_HOST", "PBX_TEST_PG_PORT", "PBX_BENCH_LOADGEN")
-                                       if not os.environ.get(k)]
+    missing = lab_mod.missing_env() + lab_mod.missing_env(second=True) + [
+        k for k in ("PBX_TEST_PG_HOST", "PBX_TEST_PG_PORT", "PBX_BENCH_LOADGEN") if not os.environ.get(k)]
     if missing:
         raise steps.BenchError(f"not set: {', '.join(missing)} (run tests/bench)")
     floor_bin = reload_floor_binary()
+    # grpcurl: the replicas step asks each server's grpc.health.v1 before starting the gateway (tests/e2e/replicas.py).
     h.require_binaries(h.SERVER_BIN, h.GATEWAY_BIN, Path(os.environ["PBX_BENCH_LOADGEN"]), floor_bin,
-                       floor_bin.parent / "pbx-bench-token-check", floor_bin.parent / "pbx-bench-cli-floor")
+                       floor_bin.parent / "pbx-bench-token-check", floor_bin.parent / "pbx-bench-cli-floor",
+                       h.GRPCURL_BIN)
 
     started = time.monotonic()
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": git_commit(),
@@ -108,6 +112,7 @@ def run(plan: steps.Plan, stack_description: str) -> dict:
             after.append({"step": name, **steps.measure_memory(stack)})
             return value
         results["create"], results["statements"] = step("create", steps.measure_creates)
+        results["replicas"] = step("create through two replicas", steps.measure_replicas)
         results["batch"] = step("batch create", steps.measure_batch_create)
         results["token_check"] = steps.measure_token_check(stack, plan)  # a tool of its own: not the server
         results["reads"] = step("list, get, update, rotate, delete", steps.measure_reads)
@@ -116,6 +121,7 @@ def run(plan: steps.Plan, stack_description: str) -> dict:
         results["preview"] = step("preview", steps.measure_preview)
         results["readiness"] = step("readiness", steps.measure_readiness)
         results["registrations"] = step("registrations", steps.measure_registrations)
+        results["hosts_apply"] = step("Apply to one host and to two", steps.measure_hosts_apply)
         results["memory"] = steps.measure_memory(stack)
     finally:
         if portal is not None:

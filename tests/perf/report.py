@@ -12,6 +12,7 @@ LIST_LIMIT_MS = 10
 REST_VS_GRPC_LIMIT = 1.5
 REST_VS_POSTGRES_LIMIT = 3
 APPLY_VS_FLOOR_LIMIT = 1.3
+TWO_HOSTS_VS_ONE_LIMIT = 1.3
 NOOP_APPLY_VS_INSPECTION_LIMIT = 1.3
 PREVIEW_VS_FILE_READ_LIMIT = 1.5
 READY_LIMIT_MS = 2000
@@ -80,6 +81,13 @@ def evaluate_targets(results: dict) -> list[dict]:
         f"floor {_ms(largest['floor']['cold_ms']['median'])} ms (warm {_ms(largest['floor']['warm_ms']['median'])}"
         f" ms: {_ratio(largest['ratio_to_warm_floor'])})", f"≤ {APPLY_VS_FLOOR_LIMIT}x",
         largest["ratio_to_cold_floor"] <= APPLY_VS_FLOOR_LIMIT))
+    two = results["hosts_apply"]
+    targets.append(_target(
+        f"changing Apply of {two['users']} users to two hosts within {TWO_HOSTS_VS_ONE_LIMIT}x of the same Apply to "
+        f"one host (p50 of {two['rounds']} each, alternated)",
+        f"{_ms(two['two']['wall_p50_ms'])} ms = {_ratio(two['ratio'])}",
+        f"one host p50 {_ms(two['one']['wall_p50_ms'])} ms", f"≤ {TWO_HOSTS_VS_ONE_LIMIT}x",
+        two["two"]["wall_p50_ms"] <= TWO_HOSTS_VS_ONE_LIMIT * two["one"]["wall_p50_ms"]))
     n = results["noop_apply"]
     n_rest, n_grpc = (next(r for r in n["api"] if r["path"] == p) for p in ("rest", "grpc"))
     n_floor = n["floor"]["ms"]["p50"]
@@ -154,6 +162,8 @@ def tables(results: dict) -> list[Table]:
          for r in results["create"]],
         note=_statement_note(results["statements"])))
 
+    if results.get("replicas"):
+        out.append(_replicas_table(results["replicas"]))
     out.append(_batch_table(results["batch"]))
     out.append(_single_operations_table(results))
 
@@ -200,6 +210,8 @@ def tables(results: dict) -> list[Table]:
              "the users did not change since the server's kept plan, which the last successful Apply wrote (a "
              "likely no-op). When both files already hold the rendered bytes and the live lists match, nothing "
              "is written: a no-op Apply has no upload, rename or reload."))
+    if results.get("hosts_apply"):
+        out += _hosts_apply_tables(results["hosts_apply"])
     if results.get("noop_apply"):
         out.append(_noop_apply_table(results["noop_apply"]))
     if results.get("preview"):
@@ -243,6 +255,69 @@ def tables(results: dict) -> list[Table]:
               f"{s['gateway']['rss_kb'] * 1024 / MB:.1f}"]
              for s in results["memory_by_step"]]))
     return out
+
+
+def _replicas_table(r: dict) -> Table:
+    rows = []
+    for row in r["rows"]:
+        one, two = row["one"], row["two"]
+        rows.append([str(row["concurrency"]), _ms(one["p50_ms"]), _ms(one["p90_ms"]), f"{one['throughput_per_s']:.0f}",
+                     _ms(two["p50_ms"]), _ms(two["p90_ms"]), f"{two['throughput_per_s']:.0f}",
+                     _ratio(row["ratio_p50"]), _ratio(row["ratio_p90"]),
+                     " / ".join(str(n) for n in two["served_by_server"]), str(one["count"] + two["count"]),
+                     str(one["errors"] + two["errors"])])
+    verdict = "; ".join(
+        f"{_clients(row['concurrency'])}: two servers "
+        + (f"{(1 - row['ratio_p50']) * 100:.0f}% faster" if row["ratio_p50"] < 1 else
+           f"{(row['ratio_p50'] - 1) * 100:.0f}% slower" if row["ratio_p50"] > 1 else "as fast") + " at p50"
+        for row in r["rows"])
+    return Table(
+        "Create user through the gateway: one server behind it vs two (REST, ms; no target)",
+        ["clients", "one server p50", "p90", "per s", "two servers p50", "p90", "per s", "two / one p50",
+         "two / one p90", "creates per server (two)", "count", "errors"], rows,
+        note=("Two servers: a second pbx-server on the same database (the bench server's settings) and one gateway "
+              "with PBX_GRPC_TARGET listing both (round robin; \"creates per server\" counts the creates each "
+              "server answered, warm-ups included); one server: the bench's own portal. Same load generator, concurrencies "
+              f"and samples as the create table, one right after the other. {verdict}. No gain is to be expected "
+              "on this machine: every create holds the allocation lock in PostgreSQL (pg_advisory_xact_lock) until "
+              "it commits, so creates run one at a time whichever server sends them, and both servers share the "
+              "machine's CPUs with PostgreSQL, the gateway and the load generator. Nor a loss: the gateway sends "
+              "each call over a kept HTTP/2 connection to one server either way."))
+
+
+def _hosts_apply_tables(a: dict) -> list[Table]:
+    labels = {"one": "one host (a)", "two": "two hosts (a, b)"}
+    one_p50 = a["one"]["wall_p50_ms"]
+    summary = Table(
+        f"Apply of {a['users']} users to one host and to two (ms; each after a one-user change, same run)",
+        ["hosts", "runs", "p50", "min", "max", "server-side p50", "p50 / one host"],
+        [[labels[k], str(len(a[k]["runs"])), _ms(a[k]["wall_p50_ms"]), _ms(a[k]["wall_min_ms"]),
+          _ms(a[k]["wall_max_ms"]), _ms(a[k]["server_p50_ms"]), _ratio(a[k]["wall_p50_ms"] / one_p50)]
+         for k in ("one", "two")],
+        note=(f"Two more portals on the bench's database: one server with PBX_ASTERISK_HOSTS=a (the bench's lab), one "
+              f"with a,b (b: a second lab, its root a copy of the first's); labs: "
+              + "; ".join(f"{n}: {where}" for n, where in a["labs"].items())
+              + f". {a['rounds']} rounds of one Apply through each, the order alternating (one-two, two-one, ...), "
+              "every Apply after one user was replaced (every answer changed: true on every host), after one "
+              "untimed warm-up Apply through each. Wall time of POST /apply."))
+    rows = []
+    for k in ("one", "two"):
+        rows.append((f"{labels[k]}: the Apply (audit phases)", a[k]["phases"]))
+        rows += [(f"{labels[k]}: host {n}", phases) for n, phases in a[k]["host_phases"].items()]
+    order = ("read", "render", "connect", "inspect", "upload", "rename", "reload", "verify", "audit")
+    names = []
+    for _, phases in rows:
+        names += [p["name"] for p in phases if p["name"] not in names]
+    names = [n for n in order if n in names] + [n for n in names if n not in order]
+    phases_table = Table(
+        f"Apply of {a['users']} users to one host and to two: phases (p50 ms per phase, per host)",
+        ["what"] + names,
+        [[label] + [_ms(next((p["median_ms"] for p in phases if p["name"] == n), None)) for n in names]
+         for label, phases in rows],
+        note="Each host's phases come from the answer's hosts[] (connect, inspect, upload, rename, reload, verify: "
+             "the hosts run side by side, each on its own kept SSH session); the Apply's own phases are read and "
+             "render, then those of the host that finished last, then audit.")
+    return [summary, phases_table]
 
 
 def _batch_table(b: dict) -> Table:
@@ -453,9 +528,10 @@ def render_markdown(results: dict) -> str:
 
 METHOD = [
     "`tests/bench` starts its own PostgreSQL (`build/bench/pg`: default settings, fsync on, plus the "
-    "pg_stat_statements extension to check the floor's statements) and its own Asterisk lab (`build/bench-lab`, "
-    "SIP 127.0.0.1:5064, SSH 2225), then the server and the gateway on a fresh database; nothing the tests use "
-    "is touched (row \"Stack\" above says what this run used).",
+    "pg_stat_statements extension to check the floor's statements) and its own two Asterisk labs (`build/bench-lab`, "
+    "SIP 127.0.0.1:5064, SSH 2225; `build/bench-lab-b`, SIP 5065, SSH 2226, its root copied from the first's, for "
+    "the Apply to two hosts), then the server and the gateway on a fresh database; nothing the tests use is touched "
+    "(row \"Stack\" above says what this run used).",
     "Load: `tests/perf/loadgen` (Go). gRPC: one shared connection, as another service would call. REST: HTTP/1.1 "
     "keep-alive, one connection per client, bodies read to the end but not decoded. Each worker sends its next "
     "request as soon as the previous one answered; every latency is recorded; percentiles are nearest-rank "
@@ -465,6 +541,12 @@ METHOD = [
     "to PostgreSQL from the same Go process, one connection per client, the way libpq's PQexecParams sends it "
     "(unnamed statement, text parameters). pg_stat_statements confirms it is the same statements (note under the "
     "create table).",
+    "Create through two replicas: right after the create table, a second server on the same database (the bench "
+    "server's settings) and a gateway whose PBX_GRPC_TARGET lists both (round robin); at each concurrency of the "
+    "create table, REST creates through the bench's own gateway (one server) and through that gateway (two), the "
+    "same load generator and sample counts, which goes first alternating by concurrency. Each server's "
+    "pbx_grpc_server_handled_total (CreateUser, OK) before and after shows which served how many; a run where "
+    "either served none fails.",
     "Batch create: on an empty pool (tables emptied and vacuumed before every batch, untimed), one client: first "
     "the bare-INSERT reference, then the server's transaction sent straight to PostgreSQL, then gRPC, then REST "
     "(a warm-up batch or two each), then rounds of single REST creates of as many users, one after another on one "
@@ -492,6 +574,13 @@ METHOD = [
     "`pbx-bench-cli-floor --inspect contents`, the exec the server's InspectHost sends to read both files whole, "
     "on one kept SSH session. The server's background drift check (default every 60 s) runs during the whole "
     "benchmark, as in production.",
+    "Apply to two hosts: after the registrations, the largest Apply size's users created again through the API; "
+    "two more portals on the same database, one whose server has PBX_ASTERISK_HOSTS=a (the bench's lab), one with "
+    "a,b (both labs), each host with its own SSH key settings as in README \"Several Asterisk hosts\". One untimed "
+    "changing Apply through each, then rounds of one Apply through each, the order alternating (one-two, "
+    "two-one, ...), every Apply after one user was replaced (every answer changed: true, on every host, or the run "
+    "fails). The figures are the p50 of the wall times of `POST /apply`; each host's phases are the p50 per phase "
+    "of the answers' `hosts[].phases`.",
     "Reload floor: `pbx-bench-reload-floor` (C++, the server's own `SshAsteriskHost`) right after each size, on "
     "the files that Apply wrote (touched first, untimed, so Asterisk parses them as it does after an Apply): "
     "cold = open an SSH session, `asterisk -rx 'pjsip reload' && asterisk -rx 'dialplan reload'`, close; "

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import harness as h
 import lab as lab_mod
+from replicas import ReplicaError, Replicas
 
 PERF_DIR = Path(__file__).resolve().parent
 REGISTER_SCENARIO = PERF_DIR / "register_many.xml"
@@ -84,6 +85,7 @@ class Plan:
     change_samples: int     # update and rotate, per path and concurrency (get_clients)
     registration_samples: int  # GET /registrations per path, and runs of each CLI reference
     inspection_samples: int  # no-op Applies and previews per path, and runs of their round-trip references
+    hosts_rounds: int       # rounds of one changing Apply to one host and one to two hosts (plan.phones users)
 
     @property
     def phones(self) -> int:
@@ -95,12 +97,13 @@ FULL = Plan(name="full", create_clients=(1, 16, 64), create_samples=2000, create
             read_users=1000, list_samples=1000, get_clients=(1, 16), get_samples=2000,
             delete_clients=(1, 16), delete_samples=2000, apply_sizes=(10, 100, 1000), apply_runs=5,
             floor_runs=7, token_check_runs=200000, batch_size=1000, batch_runs=15, batch_warmup=2,
-            single_rounds=2, change_samples=1000, registration_samples=100, inspection_samples=40)
+            single_rounds=2, change_samples=1000, registration_samples=100, inspection_samples=40,
+            hosts_rounds=9)
 QUICK = Plan(name="quick", create_clients=(1, 4), create_samples=40, create_warmup=10,
              read_users=20, list_samples=20, get_clients=(1, 4), get_samples=40,
              delete_clients=(1, 4), delete_samples=20, apply_sizes=(10,), apply_runs=2, floor_runs=3,
              token_check_runs=2000, batch_size=20, batch_runs=3, batch_warmup=1, single_rounds=1,
-             change_samples=20, registration_samples=10, inspection_samples=5)
+             change_samples=20, registration_samples=10, inspection_samples=5, hosts_rounds=2)
 
 
 @dataclass
@@ -128,10 +131,11 @@ def log(message: str):
 # --------------------------------------------------------------------------- the load generator
 
 def loadgen(stack: Stack, mode: str, clients: int, count: int, warmup: int, *, empty_first: bool = True,
-            extra: tuple[str, ...] = ()) -> dict:
-    """One run of tests/perf/loadgen; its JSON summary."""
+            extra: tuple[str, ...] = (), http: str | None = None) -> dict:
+    """One run of tests/perf/loadgen; its JSON summary. REST goes to HTTP (a gateway's base URL; default: the
+    bench portal's)."""
     argv = [str(stack.loadgen), "-mode", mode, "-c", str(clients), "-n", str(count), "-warmup", str(warmup),
-            "-db", stack.db_url, "-grpc", stack.portal.grpc_addr, "-http", stack.portal.base_url,
+            "-db", stack.db_url, "-grpc", stack.portal.grpc_addr, "-http", http or stack.portal.base_url,
             "-token-file", str(h.admin_token_file(stack.db_url)),
             f"-empty={'true' if empty_first else 'false'}", *extra]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
@@ -206,6 +210,50 @@ def measure_creates(stack: Stack, plan: Plan) -> tuple[list[dict], dict]:
         if snapshots:
             statements = StatementCheck.compare(snapshots["create-pg"], snapshots["create-grpc"], creates_per_run)
     return results, statements
+
+
+# --------------------------------------------------------------------------- replicas
+
+def measure_replicas(stack: Stack, plan: Plan) -> dict:
+    """REST create through the gateway with one server behind it (the bench's portal) and with two (a second
+    server on the same database, one gateway with PBX_GRPC_TARGET listing both: round robin), at the create
+    step's concurrencies and sample counts, same load generator, one right after the other (which goes first
+    alternates by concurrency). Each server's count of creates it answered shows that both served. No target."""
+    try:
+        # tests/e2e/replicas.py: the bench's own server first, a second one with the same settings; both must
+        # report SERVING before the gateway starts.
+        replicas = Replicas(stack.db_url, f"bench-{plan.name}-replicas", count=1, server_env=stack.lab.server_env(),
+                            adopt=[stack.portal.server])
+    except ReplicaError as e:
+        raise BenchError(f"replicas: {e}") from None
+    rows = []
+    try:
+        for i, clients in enumerate(plan.create_clients):
+            row: dict = {"concurrency": clients}
+            order = ("one", "two") if i % 2 == 0 else ("two", "one")
+            for label in order:
+                before = [replicas.handled(n, method="CreateUser", code="OK") for n in range(2)]
+                log(f"replicas: create-rest with {clients} clients, {plan.create_samples} samples, through a gateway "
+                    f"with {label} server{'s' if label == 'two' else ''} behind it")
+                summary = loadgen(stack, "create-rest", clients, plan.create_samples, plan.create_warmup,
+                                  http=stack.portal.base_url if label == "one" else replicas.base_url)
+                if summary["errors"]:
+                    raise BenchError(f"replicas ({label}): {summary['errors']} failed creates, first: "
+                                     f"{summary.get('first_error')}")
+                served = [replicas.handled(n, method="CreateUser", code="OK") - before[n] for n in range(2)]
+                row[label] = {**_with_path(summary, "create"), "served_by_server": served}
+            if not all(row["two"]["served_by_server"]) or row["one"]["served_by_server"][1]:
+                raise BenchError(f"replicas: the creates were not spread as configured: one server "
+                                 f"{row['one']['served_by_server']}, two servers {row['two']['served_by_server']} "
+                                 f"(gateway log: {replicas.gateway.proc.stderr_path})")
+            row["ratio_p50"] = row["two"]["p50_ms"] / row["one"]["p50_ms"]
+            row["ratio_p90"] = row["two"]["p90_ms"] / row["one"]["p90_ms"]
+            rows.append(row)
+    finally:
+        problems = replicas.unclean(replicas.close())
+        if problems:
+            log(f"WARNING: replicas: unclean shutdown: {'; '.join(problems)} (logs in {h.LOG_DIR})")
+    return {"servers": len(replicas.servers), "grpc_target": replicas.target, "rows": rows}
 
 
 # --------------------------------------------------------------------------- batch create
@@ -292,18 +340,25 @@ def _us(value) -> int:
     return int(value)  # int64 fields arrive as JSON strings
 
 
-def apply_once(stack: Stack) -> dict:
-    """POST /apply; the wall time from sending the request to the end of the response, and the audit entry."""
+def _phases(entry: dict) -> list[dict]:
+    return [{"name": p["name"], "duration_us": _us(p.get("duration_us", 0))} for p in entry.get("phases", [])]
+
+
+def apply_once(stack: Stack, portal: h.Portal | None = None) -> dict:
+    """POST /apply (to PORTAL's gateway; default: the bench portal's); the wall time from sending the request to
+    the end of the response, and the audit entry: its phases and each host's (name, outcome, changed, phases)."""
+    client = (portal or stack.portal).client
     started = time.monotonic()
-    r = stack.portal.client.post("/apply", {"note": "tests/bench"}, timeout=300)
+    r = client.post("/apply", {"note": "tests/bench"}, timeout=300)
     returned = time.monotonic()
     if r.status != 200:
         raise BenchError(f"POST /apply -> {r.status}: {r.text[:500]}")
     audit = r.json["audit"]
     return {"wall_ms": (returned - started) * 1000, "returned_at": returned, "changed": audit.get("changed"),
             "server_ms": _us(audit.get("duration_ms", 0)), "user_count": int(audit.get("user_count", 0)),
-            "phases": [{"name": p["name"], "duration_us": _us(p.get("duration_us", 0))}
-                       for p in audit.get("phases", [])]}
+            "phases": _phases(audit),
+            "hosts": [{"name": x["name"], "outcome": x.get("outcome"), "changed": x.get("changed", False),
+                       "phases": _phases(x)} for x in audit.get("hosts", [])]}
 
 
 def replace_one_user(stack: Stack):
@@ -528,6 +583,78 @@ def measure_preview(stack: Stack, plan: Plan) -> dict:
             "server_inspection_in_source": server_inspection_in_source(),
             "ratio_to_floor": rest["p50_ms"] / floor["ms"]["p50"],
             "in_sync_ratio_to_floor": in_sync_rest["p50_ms"] / floor["ms"]["p50"]}
+
+
+# --------------------------------------------------------------------------- Apply to two hosts
+
+def second_lab() -> lab_mod.Lab:
+    """The second Asterisk lab (PBX_TEST_LAB_B_*: tests/bench's build/bench-lab-b, or tests/run's test-lab-b)."""
+    try:
+        return lab_mod.Lab.second()
+    except KeyError as e:
+        raise BenchError(f"{e.args[0]} (tests/bench starts build/bench-lab-b; with --use-test-env, tests/run's "
+                         "second lab)") from None
+
+
+HOST_CONFIGS = {"one": ("a",), "two": ("a", "b")}
+
+
+def measure_hosts_apply(stack: Stack, plan: Plan) -> dict:
+    """A changing Apply of plan.phones users to one Asterisk host and to two, in the same run on the same users:
+    two more portals on the bench's database, one whose server has PBX_ASTERISK_HOSTS=a (the bench's lab) and one
+    with a,b (and the second lab). plan.hosts_rounds rounds of one Apply through each, the order alternating
+    (one-two, two-one, ...) so a drift of the machine weighs on both alike, each Apply after a one-user change
+    (replace_one_user: every answer must say changed: true, on every host). One untimed changing Apply through
+    each first (their first SSH sessions; the second lab may hold another run's files). The wall time of
+    POST /apply; each host's phases from the answer's hosts[]."""
+    labs = {"a": stack.lab, "b": second_lab()}
+    users = plan.phones
+    log(f"hosts: {users} users, Apply to one host and to two, {plan.hosts_rounds} rounds")
+    fill_through_api(stack, users)
+    portals: dict[str, h.Portal] = {}
+    runs: dict[str, list[dict]] = {label: [] for label in HOST_CONFIGS}
+    try:
+        for label, names in HOST_CONFIGS.items():
+            portals[label] = h.Portal(stack.db_url, f"bench-{plan.name}-hosts-{label}",
+                                      server_env=lab_mod.hosts_server_env({n: labs[n] for n in names}))
+        for portal in portals.values():
+            portal.wait_healthy()
+
+        def changing_apply(label: str, what: str) -> dict:
+            replace_one_user(stack)
+            run = apply_once(stack, portals[label])
+            run.pop("returned_at")
+            names = [x["name"] for x in run["hosts"]]
+            if run["changed"] is not True or run["user_count"] != users or names != list(HOST_CONFIGS[label]) \
+                    or not all(x["changed"] is True and x["outcome"] == "APPLY_OUTCOME_SUCCESS" for x in run["hosts"]):
+                raise BenchError(f"{what}: Apply to {label} host(s) after a one-user change answered changed="
+                                 f"{run['changed']}, {run['user_count']} users, hosts {run['hosts']} (want "
+                                 f"{HOST_CONFIGS[label]}, each changed; server log: "
+                                 f"{portals[label].server.proc.stderr_path})")
+            return run
+        for label in HOST_CONFIGS:
+            changing_apply(label, "warm-up")
+        for i in range(plan.hosts_rounds):
+            for label in (("one", "two") if i % 2 == 0 else ("two", "one")):
+                runs[label].append(changing_apply(label, f"round {i + 1}"))
+    finally:
+        for label, portal in portals.items():
+            codes = portal.stop()
+            if any(rc != 0 for rc in codes.values()):
+                log(f"WARNING: hosts ({label}): unclean shutdown {codes} (logs in {h.LOG_DIR})")
+    result: dict = {"users": users, "rounds": plan.hosts_rounds,
+                    "labs": {n: f"SSH {lab.ssh_host}:{lab.ssh_port}, SIP {lab.sip_port}" for n, lab in labs.items()}}
+    for label, names in HOST_CONFIGS.items():
+        walls = [r["wall_ms"] for r in runs[label]]
+        result[label] = {
+            "hosts": list(names), "runs": runs[label], "wall_p50_ms": statistics.median(walls),
+            "wall_min_ms": min(walls), "wall_max_ms": max(walls),
+            "server_p50_ms": statistics.median(r["server_ms"] for r in runs[label]),
+            "phases": phase_medians(runs[label]),
+            "host_phases": {n: phase_medians([next(x for x in r["hosts"] if x["name"] == n) for r in runs[label]])
+                            for n in names}}
+    result["ratio"] = result["two"]["wall_p50_ms"] / result["one"]["wall_p50_ms"]
+    return result
 
 
 # --------------------------------------------------------------------------- readiness

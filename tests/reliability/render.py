@@ -205,6 +205,7 @@ def section_summary(docs: dict, fuzz_lines: list[dict], sanitize: dict) -> list[
     stop = fig(docs.get("asterisk_stopped"))
     sec = fig(docs.get("secrets"))
     pw = fig(docs.get("passwords"))
+    fo = fig(docs.get("pg_failover"))
     rows = [
         ["API fuzzing (schemathesis)", outcome(docs.get("fuzz_api")),
          f"{fmt(fz.get('requests_total'))} requests, {fmt(fz.get('failures_distinct'))} distinct failures"
@@ -219,6 +220,10 @@ def section_summary(docs: dict, fuzz_lines: list[dict], sanitize: dict) -> list[
         ["PostgreSQL outage under load", outcome(docs.get("db_outage")),
          f"{fmt(db.get('created_201'))} creates kept, {fmt(db.get('http_503'))} 503s, "
          f"{fmt(db.get('lost_creates'))} lost" if db else NOT_RUN],
+        ["PostgreSQL failover (standby promoted) under load", outcome(docs.get("pg_failover")),
+         f"{fmt(fo.get('failovers'))} failovers, {fmt(fo.get('created_201'))} creates kept, "
+         f"{fmt(fo.get('lost_creates'))} lost, slowest recovery {fmt(max(fo.get('recovery_s') or [0]))} s"
+         if fo else NOT_RUN],
         ["Asterisk host cut during Applies", outcome(docs.get("host_cut")),
          f"{fmt(cut.get('applies_sent'))} Applies, {fmt(cut.get('applies_failed'))} failed, all audited: "
          f"{fmt(cut.get('all_failures_audited'))}" if cut else NOT_RUN],
@@ -358,6 +363,31 @@ def section_outage(db: dict | None, cut: dict | None, stop: dict | None) -> list
     return out
 
 
+def section_pg_failover(doc: dict | None) -> list[str]:
+    out = ["## PostgreSQL failover", "",
+           "The portal runs on a multi-host `PBX_DATABASE_URL` (`target_session_attrs=read-write`) over a primary "
+           "and a synchronous streaming standby. Under create load the primary is stopped (`pg_ctl stop -m "
+           "immediate`), the standby promoted, and the old primary re-created as the new standby "
+           "(`pg_basebackup`), back and forth (`tests/e2e/test_pg_failover.py`, `tests/e2e/pg_pair.py`).", ""]
+    if not doc:
+        return out + [f"_{NOT_RUN}._", ""]
+    f = fig(doc)
+    return out + [f"{outcome(doc)}", "", table(["figure", "value"], [
+        ["failovers / clients / seconds without a primary each",
+         f"{fmt(f.get('failovers'))} / {fmt(f.get('clients'))} / {fmt(f.get('no_primary_s'))}"],
+        ["creates sent", f.get("creates_sent")],
+        ["statuses", " ".join(f"{k}×{v}" for k, v in (f.get("status_counts") or {}).items())],
+        ["201s (creates) kept", f"{fmt(f.get('created_201'))} ({fmt(f.get('lost_creates'))} lost)"],
+        ["recovery (promotion -> first 201) s", f.get("recovery_s")],
+        ["old primary re-created as the standby s", f.get("rebuild_s")],
+        ["max latency / max latency of a 503 s", f"{fmt(f.get('max_latency_s'))} / "
+                                                 f"{fmt(f.get('max_latency_503_s'))}"],
+        ["failed creates retried with their request id", f.get("retried_failed")],
+        ["duplicate extensions at the end", f.get("duplicate_extensions")],
+        ["server process kept running", f.get("server_pid_unchanged")],
+    ]), ""]
+
+
 def rss_rows(series: dict, step_s: float) -> list[list]:
     """RSS of both processes every step_s seconds (the sample nearest to each mark)."""
     roles = list(series)
@@ -462,7 +492,7 @@ def section_sanitize(san: dict) -> list[str]:
 KNOWN = {"fuzz_api.json", "soak.json", "report-run.json", "test_crash_consistency_at_every_failpoint.json",
          "test_db_outage_under_load.json", "test_asterisk_host_cut_during_applies.json",
          "test_asterisk_stopped_during_applies.json", "test_no_secret_in_any_log.json",
-         "test_generated_passwords_unique_and_uniform.json"}
+         "test_generated_passwords_unique_and_uniform.json", "test_reliability_failovers_back_and_forth.json"}
 
 
 def section_other(d: Path) -> list[str]:
@@ -515,6 +545,7 @@ def collect(d: Path) -> dict:
         "asterisk_stopped": load(d, "test_asterisk_stopped_during_applies.json"),
         "secrets": load(d, "test_no_secret_in_any_log.json"),
         "passwords": load(d, "test_generated_passwords_unique_and_uniform.json"),
+        "pg_failover": load(d, "test_reliability_failovers_back_and_forth.json"),
     }
 
 
@@ -539,6 +570,7 @@ def render(d: Path) -> str:
     lines += section_libfuzzer(fuzz_lines, steps.get("libfuzzer"))
     lines += section_crash(docs["crash"])
     lines += section_outage(docs["db_outage"], docs["host_cut"], docs["asterisk_stopped"])
+    lines += section_pg_failover(docs["pg_failover"])
     lines += section_soak(docs["soak"])
     lines += section_secrets(docs["secrets"], docs["passwords"])
     lines += section_other(d)

@@ -562,5 +562,130 @@ TEST_F(MultiHostApplyTest, ANoOpOnEveryHostChangesNothing) {
   EXPECT_EQ(again->files.size(), 2u);
 }
 
+// ---------------------------------------------------------------- status per host
+
+TEST_F(ApplyOperationsTest, TheOneHostsStatusIsTheLastSuccessfulApplys) {
+  absl::StatusOr<ApplyStatus> before = operations_.GetStatus();
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_EQ(before->hosts.size(), 1u);
+  EXPECT_EQ(before->hosts[0].name, "asterisk");
+  EXPECT_EQ(before->hosts[0].address, "fake://asterisk");
+  EXPECT_FALSE(before->hosts[0].last_success.has_value());
+  EXPECT_EQ(before->hosts[0].applied_content_hash, "");
+  EXPECT_TRUE(before->hosts[0].pending_changes);
+  EXPECT_TRUE(before->pending_changes);
+
+  ASSERT_TRUE(Apply().ok());
+  absl::StatusOr<ApplyStatus> after = operations_.GetStatus();
+  ASSERT_TRUE(after.ok()) << after.status();
+  const HostApplyStatus& host = after->hosts.at(0);
+  ASSERT_TRUE(host.last_success.has_value());
+  EXPECT_EQ(host.last_success->id, after->last_successful_apply->id);
+  EXPECT_EQ(host.applied_content_hash, after->current_content_hash);
+  EXPECT_FALSE(host.pending_changes);
+  EXPECT_FALSE(after->pending_changes);
+}
+
+TEST_F(ApplyOperationsTest, ASuccessRecordedBeforeHostsWereCountsForTheOnlyHost) {
+  const std::string current = operations_.GetStatus()->current_content_hash;
+  ApplyAuditEntry legacy;  // as the single-host code closed it: no hosts
+  legacy.id = 7;
+  legacy.outcome = ApplyOutcome::kSuccess;
+  legacy.content_hash = current;
+  store_.rows.push_back(legacy);
+  absl::StatusOr<ApplyStatus> status = operations_.GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_TRUE(status->hosts.at(0).last_success.has_value());
+  EXPECT_EQ(status->hosts[0].last_success->id, 7);
+  EXPECT_FALSE(status->hosts[0].pending_changes);
+  EXPECT_FALSE(status->pending_changes);
+}
+
+TEST_F(MultiHostApplyTest, TheStatusSaysWhichHostMissedAnApplyUntilTheNextOne) {
+  absl::StatusOr<ApplyStatus> status = operations_.GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_EQ(status->hosts.size(), 2u);
+  EXPECT_EQ(status->hosts[0].name, "a");
+  EXPECT_EQ(status->hosts[1].name, "b");
+  EXPECT_EQ(status->hosts[1].address, "fake://b");
+  EXPECT_TRUE(status->hosts[0].pending_changes && status->hosts[1].pending_changes);
+
+  b_.state.open_failure = absl::UnavailableError("ssh://b: connection refused");
+  ASSERT_FALSE(Apply().ok());
+  const int64_t partial = store_.rows.back().id;
+  status = operations_.GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  // a received it (in an Apply that failed as a whole), b did not.
+  EXPECT_FALSE(status->last_successful_apply.has_value());
+  const HostApplyStatus& a = status->hosts[0];
+  ASSERT_TRUE(a.last_success.has_value());
+  EXPECT_EQ(a.last_success->id, partial);
+  EXPECT_EQ(a.applied_content_hash, status->current_content_hash);
+  EXPECT_FALSE(a.pending_changes);
+  const HostApplyStatus& b = status->hosts[1];
+  EXPECT_FALSE(b.last_success.has_value());
+  EXPECT_EQ(b.applied_content_hash, "");
+  EXPECT_TRUE(b.pending_changes);
+  EXPECT_TRUE(status->pending_changes);
+
+  b_.state.open_failure.reset();
+  ASSERT_TRUE(operations_.Apply(kAlice, "", "req-2", false).ok());
+  const int64_t converged = store_.rows.back().id;
+  status = operations_.GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  for (const HostApplyStatus& host : status->hosts) {
+    ASSERT_TRUE(host.last_success.has_value()) << host.name;
+    EXPECT_EQ(host.last_success->id, converged) << host.name;
+    EXPECT_FALSE(host.pending_changes) << host.name;
+  }
+  EXPECT_FALSE(status->pending_changes);
+
+  // A new user: every host is behind again.
+  users_.Provision(1002, "IIIIjjjjKKKKllll44445555");
+  status = operations_.GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(status->hosts[0].pending_changes && status->hosts[1].pending_changes);
+  EXPECT_EQ(status->hosts[0].applied_content_hash, status->hosts[1].applied_content_hash);
+  EXPECT_NE(status->hosts[0].applied_content_hash, status->current_content_hash);
+}
+
+TEST_F(MultiHostApplyTest, ASuccessRecordedBeforeHostsWereNamesNoneOfSeveralOtherHosts) {
+  ApplyAuditEntry legacy;
+  legacy.id = 7;
+  legacy.outcome = ApplyOutcome::kSuccess;
+  legacy.content_hash = operations_.GetStatus()->current_content_hash;
+  store_.rows.push_back(legacy);
+  absl::StatusOr<ApplyStatus> status = operations_.GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  for (const HostApplyStatus& host : status->hosts) {
+    EXPECT_FALSE(host.last_success.has_value()) << host.name;
+    EXPECT_TRUE(host.pending_changes) << host.name;
+  }
+}
+
+TEST(ApplyAuditTest, WhichHostAnEntryWithoutHostsCountsFor) {
+  EXPECT_EQ(LegacyHostOf({"asterisk"}), "asterisk");
+  EXPECT_EQ(LegacyHostOf({"pbx1"}), "pbx1");
+  EXPECT_EQ(LegacyHostOf({"b", "asterisk"}), "asterisk");
+  EXPECT_EQ(LegacyHostOf({"a", "b"}), "");
+
+  ApplyAuditEntry legacy;
+  legacy.outcome = ApplyOutcome::kSuccess;
+  EXPECT_TRUE(HostSucceeded(legacy, "asterisk", "asterisk"));
+  EXPECT_FALSE(HostSucceeded(legacy, "b", "asterisk"));
+  EXPECT_FALSE(HostSucceeded(legacy, "a", ""));
+  legacy.outcome = ApplyOutcome::kFailure;
+  EXPECT_FALSE(HostSucceeded(legacy, "asterisk", "asterisk"));
+
+  ApplyAuditEntry partial;
+  partial.outcome = ApplyOutcome::kFailure;
+  partial.hosts = {{"a", "fake://a", ApplyOutcome::kSuccess},
+                   {"b", "fake://b", ApplyOutcome::kFailure}};
+  EXPECT_TRUE(HostSucceeded(partial, "a", "a"));
+  EXPECT_FALSE(HostSucceeded(partial, "b", "a"));
+  // Recorded with hosts: the legacy rule does not apply.
+  EXPECT_FALSE(HostSucceeded(partial, "asterisk", "asterisk"));
+}
+
 }  // namespace
 }  // namespace pbx

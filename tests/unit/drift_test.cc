@@ -57,9 +57,9 @@ TEST_F(DriftTest, APbxInStepIsInSync) {
   const DriftReport report = FindDrift(inputs_);
   EXPECT_TRUE(report.in_sync());
   EXPECT_THAT(report.findings, IsEmpty());
-  const DriftCheckSummary summary = SummarizeDrift(report);
+  const HostDriftSummary summary = SummarizeDrift(report);
   EXPECT_TRUE(summary.completed && summary.in_sync);
-  EXPECT_EQ(summary.counts.size(), 8u) << "every kind is counted, 0 or more";
+  EXPECT_EQ(summary.counts.size(), 9u) << "every kind is counted, 0 or more";
   EXPECT_EQ(summary.counts.at("FILE_CHANGED"), 0);
 }
 

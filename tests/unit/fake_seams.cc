@@ -327,6 +327,17 @@ absl::StatusOr<ApplyStore::LatestApplies> FakeApplyStore::LatestAudits() {
   return latest;
 }
 
+absl::StatusOr<std::vector<std::optional<ApplyAuditEntry>>> FakeApplyStore::LatestHostSuccesses(
+    const std::vector<std::string>& hosts, absl::string_view legacy_host) {
+  std::vector<std::optional<ApplyAuditEntry>> successes(hosts.size());
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    for (auto it = rows.rbegin(); it != rows.rend() && !successes[i]; ++it) {
+      if (HostSucceeded(*it, hosts[i], legacy_host)) successes[i] = *it;
+    }
+  }
+  return successes;
+}
+
 // ---------------------------------------------------------------- FakeAsteriskHost
 
 namespace {

@@ -87,6 +87,8 @@ class FakeApplyStore : public ApplyStore {
   absl::StatusOr<int> RecoverInterruptedApplies() override;
   absl::StatusOr<std::vector<ApplyAuditEntry>> ListAudit(int limit) override;
   absl::StatusOr<LatestApplies> LatestAudits() override;
+  absl::StatusOr<std::vector<std::optional<ApplyAuditEntry>>> LatestHostSuccesses(
+      const std::vector<std::string>& hosts, absl::string_view legacy_host) override;
   absl::StatusOr<bool> ClaimDriftCheck(absl::Duration interval,
                                        absl::string_view checker) override;
   absl::Status RecordDriftCheck(const DriftCheckSummary& summary) override;

@@ -71,6 +71,26 @@ TEST(JsonColumns, HostsRoundTripAndToleratePartialObjects) {
   EXPECT_TRUE(partial[0].phases.empty());
 }
 
+TEST(JsonColumns, DriftHostsRoundTripAndAnUnreadHostHasNoInSync) {
+  const HostDriftSummary read{"a", "ssh://a", true, false, {{"FILE_CHANGED", 2}}, ""};
+  const HostDriftSummary unread{"b", "ssh://b", false, false, {{"HOST_UNREACHABLE", 1}},
+                                "connection refused"};
+  const std::string json = DriftHostsToJson({read, unread});
+  EXPECT_THAT(json, ::testing::HasSubstr(R"("in_sync":null)"));
+  const std::vector<HostDriftSummary> back = DriftHostsFromJson(json);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].name, "a");
+  EXPECT_EQ(back[0].address, "ssh://a");
+  EXPECT_TRUE(back[0].completed);
+  EXPECT_FALSE(back[0].in_sync);
+  EXPECT_EQ(back[0].counts.at("FILE_CHANGED"), 2);
+  EXPECT_FALSE(back[1].completed);
+  EXPECT_EQ(back[1].counts.at("HOST_UNREACHABLE"), 1);
+  EXPECT_EQ(back[1].error, "connection refused");
+  EXPECT_TRUE(DriftHostsFromJson("{}").empty());
+  EXPECT_TRUE(DriftHostsFromJson("[]").empty());
+}
+
 TEST(JsonColumns, MetadataRoundTripsAndToleratesOtherShapes) {
   const std::map<std::string, std::string> metadata = {{"team", "ops \"a\"\n"}, {"k", ""}};
   EXPECT_EQ(MetadataFromJson(MetadataToJson(metadata)), metadata);

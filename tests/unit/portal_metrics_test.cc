@@ -137,5 +137,44 @@ TEST(PortalMetrics, DriftGaugesAppearWithTheFirstCheckAndFollowTheNewest) {
   EXPECT_THAT(text, HasSubstr("pbx_drift_check_success 0\n"));
 }
 
+TEST(PortalMetrics, DriftGaugesArePerHost) {
+  PortalMetrics metrics;
+  DriftCheckSummary check;
+  check.checked_at = absl::FromUnixSeconds(1700000000);
+  HostDriftSummary one{"asterisk-1", "ssh://a", true, true, {{"FILE_CHANGED", 0}}, ""};
+  HostDriftSummary two{"asterisk-2", "ssh://b", true, false, {{"FILE_CHANGED", 2}}, ""};
+  check.hosts = {one, two};
+  metrics.RecordDriftCheck(check);
+  std::string text = Exposition(*metrics.registry());
+  EXPECT_THAT(text, HasSubstr("pbx_asterisk_in_sync{host=\"asterisk-1\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("pbx_asterisk_in_sync{host=\"asterisk-2\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("pbx_drift_check_success{host=\"asterisk-2\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("pbx_drift_findings{host=\"asterisk-2\",kind=\"FILE_CHANGED\"} 2\n"));
+  EXPECT_THAT(text,
+              HasSubstr("pbx_drift_findings{host=\"asterisk-1\",kind=\"HOST_UNREACHABLE\"} 0\n"))
+      << "every kind is present for every host";
+  EXPECT_THAT(text, HasSubstr("pbx_drift_check_timestamp_seconds 1700000000\n"))
+      << "one time per check";
+  EXPECT_THAT(text, Not(HasSubstr("pbx_asterisk_in_sync 0"))) << "no series without a host";
+
+  // asterisk-2 cannot be read; then it leaves the configuration and its
+  // series go.
+  two.completed = false;
+  two.in_sync = false;
+  two.counts = {{"HOST_UNREACHABLE", 1}};
+  check.hosts = {one, two};
+  metrics.RecordDriftCheck(check);
+  text = Exposition(*metrics.registry());
+  EXPECT_THAT(text, HasSubstr("pbx_drift_check_success{host=\"asterisk-2\"} 0\n"));
+  EXPECT_THAT(text,
+              HasSubstr("pbx_drift_findings{host=\"asterisk-2\",kind=\"HOST_UNREACHABLE\"} 1\n"));
+  check.hosts = {one};
+  metrics.RecordDriftCheck(check);
+  text = Exposition(*metrics.registry());
+  EXPECT_THAT(text, HasSubstr("pbx_asterisk_in_sync{host=\"asterisk-1\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("asterisk-2")));
+}
+
 }  // namespace
 }  // namespace pbx

@@ -53,6 +53,91 @@ func TestConfigRejectsBadCallTimeout(t *testing.T) {
 	}
 }
 
+// PBX_GRPC_TARGET takes one address, a list of replicas or a target URI, as
+// they are (httpapi.Dial reads them again).
+func TestConfigGRPCTargetForms(t *testing.T) {
+	for _, target := range []string{
+		"127.0.0.1:50051", "localhost:50051", "[::1]:50051", "127.0.0.1:50051,127.0.0.1:50052",
+		"127.0.0.1:50051, 127.0.0.1:50052,[::1]:50051", "dns:///pbx-servers.internal:50051", "unix:///run/pbx/grpc.sock",
+	} {
+		c, err := configFromEnv(env(map[string]string{"PBX_GRPC_TARGET": target}))
+		if err != nil {
+			t.Errorf("PBX_GRPC_TARGET=%q: %v", target, err)
+		} else if c.grpcTarget != target {
+			t.Errorf("PBX_GRPC_TARGET=%q: grpcTarget = %q", target, c.grpcTarget)
+		}
+	}
+}
+
+// A bad list stops the gateway at start, naming the variable and the entry.
+func TestConfigRejectsBadTargetList(t *testing.T) {
+	tests := []struct{ target, want string }{
+		{"127.0.0.1:50051,", "entry 2 of the list is empty"},
+		{",127.0.0.1:50051", "entry 1 of the list is empty"},
+		{"127.0.0.1:50051,,127.0.0.1:50052", "entry 2 of the list is empty"},
+		{"127.0.0.1:50051,127.0.0.1", `"127.0.0.1": want host:port`},
+		{"pbx-server", `"pbx-server": want host:port`},
+		{"127.0.0.1:50051,127.0.0.1:0", "port must be a number from 1 to 65535"},
+		{"127.0.0.1:50051,127.0.0.1:65536", "port must be a number from 1 to 65535"},
+		{"127.0.0.1:50051,127.0.0.1:grpc", "port must be a number from 1 to 65535"},
+		{"127.0.0.1:50051,127.0.0.1:50051", `"127.0.0.1:50051" is listed twice`},
+		{"PBX-A:50051,pbx-a:50051", `"pbx-a:50051" is listed twice`},
+		{"[::1]:50051,[0:0::1]:50051", `"[0:0::1]:50051" is listed twice`},
+		{"127.0.0.1:50051,dns:///pbx-servers.internal:50051", "host:port entries only"},
+	}
+	for _, tc := range tests {
+		_, err := configFromEnv(env(map[string]string{"PBX_GRPC_TARGET": tc.target}))
+		if err == nil {
+			t.Errorf("PBX_GRPC_TARGET=%q: accepted", tc.target)
+			continue
+		}
+		if !strings.Contains(err.Error(), "PBX_GRPC_TARGET=") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("PBX_GRPC_TARGET=%q: error %q, want the variable and %q", tc.target, err, tc.want)
+		}
+	}
+}
+
+// Over TLS every replica of a list is verified for one name: the host all
+// entries share, or PBX_GRPC_TLS_SERVER_NAME, which replicas on several hosts
+// need. One address or a URI keeps grpc-go's default (the target's host).
+func TestConfigTLSServerNameOfReplicas(t *testing.T) {
+	p := newPKI(t)
+	serverName := func(vars map[string]string) (string, error) {
+		vars["PBX_GRPC_TLS_CA_FILE"] = p.caFile
+		c, err := configFromEnv(env(vars))
+		if err != nil {
+			return "", err
+		}
+		return c.grpcTLS.ServerName, nil
+	}
+	for _, tc := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"PBX_GRPC_TARGET": "pbx-a.internal:50051"}, ""},
+		{map[string]string{"PBX_GRPC_TARGET": "dns:///pbx-servers.internal:50051"}, ""},
+		{map[string]string{"PBX_GRPC_TARGET": "pbx-a.internal:50051,pbx-a.internal:50052"}, "pbx-a.internal"},
+		{map[string]string{"PBX_GRPC_TARGET": "127.0.0.1:50051,127.0.0.1:50052"}, "127.0.0.1"},
+		{map[string]string{"PBX_GRPC_TARGET": "pbx-a.internal:50051,pbx-b.internal:50051",
+			"PBX_GRPC_TLS_SERVER_NAME": "pbx-server.internal"}, "pbx-server.internal"},
+		{map[string]string{"PBX_GRPC_TARGET": "pbx-a.internal:50051,pbx-a.internal:50052",
+			"PBX_GRPC_TLS_SERVER_NAME": "pbx-server.internal"}, "pbx-server.internal"},
+	} {
+		got, err := serverName(tc.vars)
+		if err != nil || got != tc.want {
+			t.Errorf("%v: server name %q, %v; want %q", tc.vars, got, err, tc.want)
+		}
+	}
+	_, err := serverName(map[string]string{"PBX_GRPC_TARGET": "pbx-a.internal:50051,pbx-b.internal:50051"})
+	if err == nil || !strings.Contains(err.Error(), "set PBX_GRPC_TLS_SERVER_NAME") {
+		t.Errorf("replicas on two hosts without PBX_GRPC_TLS_SERVER_NAME: err = %v", err)
+	}
+	// Without TLS there is no name to verify: a list of several hosts is fine.
+	if _, err := configFromEnv(env(map[string]string{"PBX_GRPC_TARGET": "127.0.0.1:50051,[::1]:50051"})); err != nil {
+		t.Errorf("plaintext replicas on two hosts: %v", err)
+	}
+}
+
 // pki is a CA with a server and a client certificate, as PEM files.
 type pki struct {
 	caFile, serverCert, serverKey, clientCert, clientKey string
