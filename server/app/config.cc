@@ -285,6 +285,9 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const EnvLookup& env) {
   int drift_interval_s = seconds(config.drift_check_interval);
   ReadInt(env, "PBX_DRIFT_CHECK_INTERVAL_S", 0, 86400, drift_interval_s, problems);
   config.drift_check_interval = absl::Seconds(drift_interval_s);
+  int shutdown_drain_ms = static_cast<int>(absl::ToInt64Milliseconds(config.shutdown_drain));
+  ReadInt(env, "PBX_SHUTDOWN_DRAIN_MS", 0, 60000, shutdown_drain_ms, problems);
+  config.shutdown_drain = absl::Milliseconds(shutdown_drain_ms);
   config.ssh.port = ssh_port;
   config.ssh.connect_timeout = absl::Seconds(connect_timeout_s);
   config.ssh.command_timeout = absl::Seconds(command_timeout_s);

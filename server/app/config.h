@@ -71,6 +71,10 @@ struct ServerConfig {
   // How often the background drift check runs (one process of all that
   // share the database); zero turns it off.
   absl::Duration drift_check_interval = absl::Seconds(60);
+  // On SIGTERM, how long the server reports NOT_SERVING while still serving,
+  // before it stops taking calls: health-checking clients (the gateway) move
+  // their calls to other replicas first, so a rolling restart fails none.
+  absl::Duration shutdown_drain = absl::Seconds(1);
 
   TlsConfig tls;
   // The 32-byte key that seals SIP secrets in the database (required to

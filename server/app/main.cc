@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   pbx::LogInfo("shutting down", {{"signal", absl::StrCat(signal_number)}});
-  (*portal)->Shutdown(absl::Seconds(5));
+  (*portal)->Shutdown(config->shutdown_drain, absl::Seconds(5));
   pbx::LogInfo("stopped");
   return EXIT_SUCCESS;
 }

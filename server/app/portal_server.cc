@@ -8,6 +8,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpc/health/v1/health.pb.h"
 #include "server/asterisk/local_host.h"
 #include "server/asterisk/reusing_host.h"
@@ -179,7 +180,7 @@ absl::StatusOr<std::unique_ptr<PortalServer>> PortalServer::Start(
   // requests from the first call on.
   absl::Status first_check = portal->supervisor_->CheckNow();
   if (!first_check.ok() && !absl::IsUnavailable(first_check)) {
-    portal->Shutdown(absl::ZeroDuration());
+    portal->Shutdown(absl::ZeroDuration(), absl::ZeroDuration());
     return first_check;
   }
   if (!first_check.ok()) {
@@ -243,15 +244,20 @@ void PortalServer::RecoverInterruptedApplies() {
   }
 }
 
-PortalServer::~PortalServer() { Shutdown(absl::ZeroDuration()); }
+PortalServer::~PortalServer() { Shutdown(absl::ZeroDuration(), absl::ZeroDuration()); }
 
-void PortalServer::Shutdown(absl::Duration grace) {
+void PortalServer::Shutdown(absl::Duration drain, absl::Duration grace) {
   if (stopped_) return;
   stopped_ = true;
+  // The supervisor first: its next probe would report SERVING again.
   if (supervisor_ != nullptr) supervisor_->Stop();
   if (drift_monitor_ != nullptr) drift_monitor_->Stop();
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->SetServingStatus(false);
+    // A call that reaches a shutting-down gRPC server is cancelled, not
+    // refused, so a client cannot retry it elsewhere: clients watching health
+    // get NOT_SERVING at once and stop picking this server before then.
+    absl::SleepFor(drain);
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoMilliseconds(grace));
     server_->Wait();

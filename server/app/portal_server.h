@@ -59,8 +59,10 @@ class PortalServer {
     return metrics_endpoint_ != nullptr ? metrics_endpoint_->port() : 0;
   }
 
-  // Reports NOT_SERVING, lets in-flight calls finish within `grace`, then stops.
-  void Shutdown(absl::Duration grace);
+  // Reports NOT_SERVING and goes on serving for `drain` (clients that watch
+  // health stop sending meanwhile), then takes no new call, lets the calls in
+  // flight finish within `grace`, and stops.
+  void Shutdown(absl::Duration drain, absl::Duration grace);
 
  private:
   PortalServer(const ServerConfig& config, SecretBox secrets);

@@ -52,7 +52,9 @@ class Replicas:
             raise ValueError(f"server_envs has {len(envs)} entries for {count} replicas")
         try:
             for i in range(count):
-                env = dict(server_env or {})
+                # Replicas stop the way they ship: draining for PBX_SHUTDOWN_DRAIN_MS's default on SIGTERM.
+                env = {"PBX_SHUTDOWN_DRAIN_MS": None}
+                env.update(server_env or {})
                 env.update((envs[i] if i < len(envs) else None) or {})
                 self.servers.append(h.Server(db_url, f"{log_prefix}.replica-{len(self.servers) + 1}", env))
             self.target = ",".join(s.grpc_addr for s in self.servers)

@@ -7,6 +7,7 @@ at all.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 import uuid
@@ -177,6 +178,24 @@ def test_replica_stopped_with_sigterm_costs_no_request(new_db, replica_sets):
     failed = [o for o in load.outcomes if not o.ok]
     assert not failed, f"{len(failed)} of {len(load.outcomes)} requests failed, first {failed[:3]}"
     assert len([o for o in load.outcomes if o.start > stopped]) >= 20, "the load did not go on after the stop"
+
+
+def test_sigterm_reports_not_serving_and_serves_through_the_drain(new_db, replica_sets):
+    """On SIGTERM a replica first reports NOT_SERVING on grpc.health.v1 and goes on answering for
+    PBX_SHUTDOWN_DRAIN_MS: a call that a client picked it for just before it heard is answered, not cancelled (a
+    call reaching a gRPC server that is shutting down is cancelled, and a client cannot move it elsewhere). Then it
+    exits cleanly."""
+    rs = replica_sets(new_db(), count=1, server_env={"PBX_SHUTDOWN_DRAIN_MS": "4000"})
+    server = rs.servers[0]
+    server.proc.popen.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 2
+    while (status := rs.health(0)) != "NOT_SERVING":
+        assert status == "SERVING" and time.monotonic() < deadline, f"health {status!r} after SIGTERM"
+        time.sleep(0.05)
+    code, out = h.grpc_call(server.grpc_addr, "pbx.v1.UserService/ListUsers", {}, rs.admin_token)
+    assert code == 0, f"a call during the drain: {out}"
+    assert server.proc.alive(), "the replica stopped before its drain ended"
+    assert server.proc.popen.wait(timeout=15) == 0
 
 
 def test_replica_without_its_database_gets_no_calls(new_db, replica_sets):

@@ -73,7 +73,7 @@ class PortalServerTest : public testing::DatabaseTest {
   std::unique_ptr<grpc::ClientContext> AsOperator() { return As(operator_.token); }
 
   void TearDown() override {
-    if (portal_) portal_->Shutdown(absl::Seconds(1));
+    if (portal_) portal_->Shutdown(absl::ZeroDuration(), absl::Seconds(1));
   }
 
   std::unique_ptr<v1::ApplyService::Stub> ApplyStub() {
@@ -230,7 +230,7 @@ TEST(PortalServerWithoutDatabase, StartsAndAnswersUnavailableFast) {
   // The keys could never be read: the token cannot be checked.
   EXPECT_EQ(stub->ListUsers(&context, {}, &response).error_code(),
             grpc::StatusCode::UNAVAILABLE);
-  (*portal)->Shutdown(absl::Seconds(1));
+  (*portal)->Shutdown(absl::ZeroDuration(), absl::Seconds(1));
 }
 
 TEST(PortalServerWithoutDatabase, RefusesToStartWithoutItsSecretKey) {

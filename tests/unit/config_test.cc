@@ -66,6 +66,19 @@ TEST(LoadServerConfig, DriftCheckIntervalDefaultsToAMinuteAndZeroTurnsItOff) {
   }
 }
 
+TEST(LoadServerConfig, ShutdownDrainDefaultsToASecond) {
+  EXPECT_EQ(LoadServerConfig(FakeEnv({}))->shutdown_drain, absl::Seconds(1));
+  EXPECT_EQ(LoadServerConfig(FakeEnv({{"PBX_SHUTDOWN_DRAIN_MS", "250"}}))->shutdown_drain,
+            absl::Milliseconds(250));
+  EXPECT_EQ(LoadServerConfig(FakeEnv({{"PBX_SHUTDOWN_DRAIN_MS", "0"}}))->shutdown_drain,
+            absl::ZeroDuration());
+  for (const char* bad : {"-1", "60001", "soon"}) {
+    auto config = LoadServerConfig(FakeEnv({{"PBX_SHUTDOWN_DRAIN_MS", bad}}));
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_THAT(std::string(config.status().message()), ::testing::HasSubstr("PBX_SHUTDOWN_DRAIN_MS"));
+  }
+}
+
 TEST(LoadServerConfig, NamesEveryMalformedVariable) {
   auto config = LoadServerConfig(
       FakeEnv({{"PBX_DB_POOL_SIZE", "many"}, {"PBX_DB_CONNECT_TIMEOUT_S", "0"}}));
