@@ -53,10 +53,10 @@ absl::Status ExecutePlan(AsteriskHostSession& session, const ApplyPlan& plan,
                                        "are unchanged and Asterisk was not reloaded");
   }
   clock.Mark("upload");
-  record.wrote = true;
-  if (absl::Status renamed = CommitStagedFiles(session, *staged, options.file_group);
-      !renamed.ok()) {
-    return Summarized(renamed, "Asterisk was not reloaded");
+  CommitOutcome committed = CommitStagedFiles(session, *staged, options.file_group);
+  record.wrote = !committed.replaced.has_value() || *committed.replaced > 0;
+  if (!committed.status.ok()) {
+    return Summarized(committed.status, "Asterisk was not reloaded");
   }
   clock.Mark("rename");
   for (size_t i = 0; i < plan.files.size(); ++i) {

@@ -24,8 +24,8 @@ struct ExecutionOptions {
 struct ExecutionRecord {
   // The files as written (set once both are in place).
   std::vector<ConfigFileRecord> files;
-  // Whether the renames were attempted: from then on the host may run
-  // something new.
+  // Whether the host may run something new: a rename replaced a file, or
+  // whether one did cannot be known (the connection was lost meanwhile).
   bool wrote = false;
   std::string reload_output;
   std::string verification;

@@ -136,21 +136,34 @@ absl::Status CommitFailure(const StagedFiles& staged, const CommandResult& resul
                     "cannot put the new files in place");
 }
 
+// How many targets the commit script replaced before it exited with
+// `status`; nullopt for a status the script does not use (e.g. the shell was
+// killed).
+std::optional<size_t> ReplacedBeforeFailure(const StagedFiles& staged, int status) {
+  const size_t count = staged.targets.size();
+  if (status == kCannotPrepare) return 0;
+  if (status >= kCannotRename && status < kCannotRename + static_cast<int>(count)) {
+    return static_cast<size_t>(status - kCannotRename);
+  }
+  if (status == kCannotSync) return count;
+  return std::nullopt;
+}
+
 }  // namespace
 
-absl::Status CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& staged,
-                               const std::string& group) {
+CommitOutcome CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& staged,
+                                const std::string& group) {
   Failpoint("apply.before_renames");
   // Group, mode and every rename(2) in one command: one round trip, and no
   // moment at which the portal can stop with one file replaced and the next
   // not (each file is always wholly old or wholly new either way).
   absl::StatusOr<CommandResult> result = session.Run(CommitScript(staged, group));
-  if (!result.ok()) return result.status();
+  if (!result.ok()) return {result.status(), std::nullopt};
   if (result->exit_status != 0) {
     RemoveTemporaries(session, staged.temporaries);
-    return CommitFailure(staged, *result);
+    return {CommitFailure(staged, *result), ReplacedBeforeFailure(staged, result->exit_status)};
   }
-  return absl::OkStatus();
+  return {absl::OkStatus(), staged.targets.size()};
 }
 
 absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
@@ -158,7 +171,7 @@ absl::Status ReplaceFilesAtomically(AsteriskHostSession& session,
                                     const std::string& group, const std::string& suffix) {
   absl::StatusOr<StagedFiles> staged = StageFiles(session, files, suffix);
   if (!staged.ok()) return staged.status();
-  return CommitStagedFiles(session, *staged, group);
+  return CommitStagedFiles(session, *staged, group).status;
 }
 
 }  // namespace pbx

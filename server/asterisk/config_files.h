@@ -1,6 +1,7 @@
 #ifndef PBX_SERVER_ASTERISK_CONFIG_FILES_H_
 #define PBX_SERVER_ASTERISK_CONFIG_FILES_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,12 +38,20 @@ struct StagedFiles {
 absl::StatusOr<StagedFiles> StageFiles(AsteriskHostSession& session,
                                        const std::vector<FileWrite>& files,
                                        const std::string& suffix);
+// What CommitStagedFiles did to the targets.
+struct CommitOutcome {
+  // On failure the message says which targets were already replaced.
+  absl::Status status;
+  // How many targets, in order, now hold their new file; nullopt when that
+  // cannot be known (the command did not report: e.g. the connection was
+  // lost while it ran).
+  std::optional<size_t> replaced;
+};
 // In one command: sets the group, renames the staged files over their
 // targets (one rename(2) each), syncs their directories, and removes the
-// temporaries an Apply killed mid-upload left next to them. On failure the
-// message says which targets were already replaced.
-absl::Status CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& staged,
-                               const std::string& group);
+// temporaries an Apply killed mid-upload left next to them.
+CommitOutcome CommitStagedFiles(AsteriskHostSession& session, const StagedFiles& staged,
+                                const std::string& group);
 
 // The temporary name ReplaceFilesAtomically uses for `path`.
 std::string TemporaryPathFor(const std::string& path, const std::string& suffix);

@@ -50,7 +50,8 @@ struct HostApplyResult {
   std::string address;
   ApplyOutcome outcome = ApplyOutcome::kRunning;
   std::string error_detail;
-  // Whether the files were written here (renames attempted).
+  // Whether the files were written here: a file was replaced, or may have
+  // been (the connection was lost during the renames).
   bool changed = false;
   // connect, inspect, then upload, rename, reload, verify (or verify alone
   // when the host already ran the configuration).

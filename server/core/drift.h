@@ -41,7 +41,7 @@ struct DriftFinding {
   std::string detail;
   // The name of the host it was found on (PBX_ASTERISK_HOSTS); FindDrift
   // leaves it to the caller, which knows the host.
-  std::string host;
+  std::string host = {};
 };
 
 // A file as it is on the host now; no content when it does not exist.

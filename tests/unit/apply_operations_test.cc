@@ -213,6 +213,17 @@ TEST_F(ApplyOperationsTest, FirstRenameFailingReplacesNothing) {
                               " into place (nothing was replaced)"),
                     HasSubstr("Permission denied")));
   EXPECT_THAT(PhaseNames(Row()), ElementsAre("read", "render", "connect", "inspect", "upload"));
+  EXPECT_FALSE(Row().changed) << "no file was replaced";
+  EXPECT_FALSE(Row().hosts.at(0).changed);
+}
+
+TEST_F(ApplyOperationsTest, ALostConnectionDuringTheRenamesCountsAsAChange) {
+  // Whether the renames ran is unknown to the portal: the host may run new files.
+  host_.state.commit_connection_lost = true;
+  auto applied = Apply();
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(Row().changed);
+  EXPECT_FALSE(Reloaded());
 }
 
 TEST_F(ApplyOperationsTest, SecondRenameFailingSaysWhichFileIsNew) {
@@ -230,6 +241,7 @@ TEST_F(ApplyOperationsTest, SecondRenameFailingSaysWhichFileIsNew) {
   EXPECT_EQ(host_.state.files.size(), 2u) << "a temporary was left behind";
   EXPECT_FALSE(Reloaded());
   EXPECT_EQ(Row().outcome, ApplyOutcome::kFailure);
+  EXPECT_TRUE(Row().changed) << "one file was replaced";
 }
 
 TEST_F(ApplyOperationsTest, ReloadFailureKeepsTheNewFilesAndSaysAsteriskDidNotReload) {
@@ -537,6 +549,19 @@ TEST_F(MultiHostApplyTest, AHostThatFailedAfterItsRenamesIsNamedAsNotVerified) {
   EXPECT_TRUE(store_.rows.back().hosts[1].changed);
 }
 
+TEST_F(MultiHostApplyTest, AHostWhoseRenamesReplacedNothingStillRunsThePrevious) {
+  b_.state.fail_rename = 0;
+  auto applied = Apply();
+  ASSERT_FALSE(applied.ok());
+  EXPECT_THAT(Message(applied.status()),
+              AllOf(HasSubstr("running the new configuration: a;"),
+                    HasSubstr("still running the previous configuration: b"),
+                    Not(HasSubstr("not verified running"))));
+  EXPECT_EQ(b_.state.files[paths_.pjsip], kOldPjsip);
+  EXPECT_TRUE(store_.rows.back().hosts[0].changed);
+  EXPECT_FALSE(store_.rows.back().hosts[1].changed);
+}
+
 TEST_F(MultiHostApplyTest, EveryHostFailingAlikeKeepsThatCode) {
   a_.state.open_failure = absl::UnavailableError("refused");
   b_.state.open_failure = absl::UnavailableError("refused");
@@ -679,8 +704,11 @@ TEST(ApplyAuditTest, WhichHostAnEntryWithoutHostsCountsFor) {
 
   ApplyAuditEntry partial;
   partial.outcome = ApplyOutcome::kFailure;
-  partial.hosts = {{"a", "fake://a", ApplyOutcome::kSuccess},
-                   {"b", "fake://b", ApplyOutcome::kFailure}};
+  partial.hosts.resize(2);
+  partial.hosts[0].name = "a";
+  partial.hosts[0].outcome = ApplyOutcome::kSuccess;
+  partial.hosts[1].name = "b";
+  partial.hosts[1].outcome = ApplyOutcome::kFailure;
   EXPECT_TRUE(HostSucceeded(partial, "a", "a"));
   EXPECT_FALSE(HostSucceeded(partial, "b", "a"));
   // Recorded with hosts: the legacy rule does not apply.

@@ -378,7 +378,11 @@ class FakeSession : public AsteriskHostSession {
   absl::StatusOr<CommandResult> Run(const std::string& command) override {
     state_.commands.push_back(command);
     if (absl::StrContains(command, "@@pbx-results")) return ReadConcurrently(command);
-    if (absl::StrContains(command, "mv -f -T")) return Commit(command);
+    if (absl::StrContains(command, "mv -f -T")) {
+      CommandResult committed = Commit(command);
+      if (state_.commit_connection_lost) return absl::UnavailableError("connection lost");
+      return committed;
+    }
     if (absl::StartsWith(command, "rm -f -- ")) {
       Remove(QuotedWords(command));
       return CommandResult{0, ""};

@@ -125,6 +125,7 @@ struct FakeHostState {
   std::optional<absl::Status> open_failure;
   std::optional<int> fail_create_file;  // index of the CreateFile call that fails
   std::optional<int> fail_rename;       // index of the commit script's mv that fails
+  bool commit_connection_lost = false;  // the commit script runs, then the session drops
   bool daemon_down = false;             // asterisk -rx cannot reach the daemon
   bool daemon_stops_before_reload = false;  // ... from the first reload command on
   bool dialplan_reload_fails = false;   // the dialplan reload is refused
