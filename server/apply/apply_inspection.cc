@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "server/asterisk/asterisk_cli.h"
 #include "server/asterisk/host_inspection.h"
+#include "server/common/side_by_side.h"
 #include "server/core/error_info.h"
 #include "server/core/live_state.h"
 
@@ -30,19 +31,6 @@ InspectionRequest ReadWholeFiles(const ConfigPaths& paths) {
 // A file missing on the host diffs as an empty one.
 absl::string_view TextOf(const HostFile& file) {
   return file.content.has_value() ? absl::string_view(*file.content) : absl::string_view();
-}
-
-// Runs `work(i)` for every host, the first on this thread and each other on
-// one of its own, and returns when all are done: a round trip to every host
-// costs the slowest one, not their sum.
-template <typename Work>
-void ForEachHost(size_t hosts, const Work& work) {
-  std::vector<std::future<void>> others;
-  for (size_t i = 1; i < hosts; ++i) {
-    others.push_back(std::async(std::launch::async, [&work, i] { work(i); }));
-  }
-  work(0);
-  for (std::future<void>& other : others) other.get();
 }
 
 // When no host could be read and all failed the same way: that failure, one
@@ -203,7 +191,7 @@ absl::StatusOr<ApplyPreview> ApplyInspector::Preview() {
   const SharedPlan planned =
       std::async(std::launch::async, [this] { return planner_.Plan(); }).share();
   std::vector<PreviewRun> runs(targets_.size());
-  ForEachHost(targets_.size(), [&](size_t i) { PreviewHost(targets_[i], planned, runs[i]); });
+  RunSideBySide(targets_.size(), [&](size_t i) { PreviewHost(targets_[i], planned, runs[i]); });
   const absl::StatusOr<std::shared_ptr<const ApplyPlan>>& plan = planned.get();
   if (!plan.ok()) return plan.status();
   std::vector<std::pair<std::string, absl::Status>> statuses;
@@ -270,7 +258,7 @@ absl::StatusOr<DriftStatus> ApplyInspector::CheckDrift(bool fail_when_every_host
         return database;
       }).share();
   std::vector<DriftRun> runs(targets_.size());
-  ForEachHost(targets_.size(), [&](size_t i) { DriftOnHost(targets_[i], read, runs[i]); });
+  RunSideBySide(targets_.size(), [&](size_t i) { DriftOnHost(targets_[i], read, runs[i]); });
   const FromDatabase& database = read.get();
   if (!database.latest.ok()) return database.latest.status();
   if (!database.plan.ok()) return database.plan.status();

@@ -13,6 +13,7 @@
 #include "server/core/live_state.h"
 #include "server/core/sha256.h"
 #include "server/common/failpoint.h"
+#include "server/common/side_by_side.h"
 #include "server/common/log.h"
 #include "server/core/error_info.h"
 #include "server/core/field_violations.h"
@@ -146,16 +147,10 @@ absl::Status ApplyOperations::Run(ApplyAuditEntry& entry) {
         });
       }).share();
   const absl::StatusOr<ApplyStore::LatestApplies> latest = store_.LatestAudits();
-  // Each host on a thread of its own, the first on this one.
   std::vector<HostRun> runs(targets_.size());
-  std::vector<std::future<void>> others;
-  for (size_t i = 1; i < targets_.size(); ++i) {
-    others.push_back(std::async(std::launch::async, [&, i] {
-      RunOnHost(targets_[i], planned, unchanged, latest, entry.forced, runs[i]);
-    }));
-  }
-  RunOnHost(targets_[0], planned, unchanged, latest, entry.forced, runs[0]);
-  for (std::future<void>& other : others) other.get();
+  RunSideBySide(targets_.size(), [&](size_t i) {
+    RunOnHost(targets_[i], planned, unchanged, latest, entry.forced, runs[i]);
+  });
 
   const absl::StatusOr<std::shared_ptr<const ApplyPlan>>& plan = planned.get();
   // read and render, then the phases of the host that finished last: the

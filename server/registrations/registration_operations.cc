@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "server/asterisk/asterisk_cli.h"
 #include "server/common/log.h"
+#include "server/common/side_by_side.h"
 #include "server/core/error_info.h"
 #include "server/core/validation.h"
 
@@ -69,17 +70,8 @@ absl::StatusOr<RegistrationsByExtension> RegistrationOperations::ReadHost(
 
 absl::StatusOr<RegistrationOperations::LiveRegistrations>
 RegistrationOperations::ReadLiveRegistrations(std::optional<int> extension) {
-  // Each host on a thread of its own, the first on this one: a call costs the
-  // slowest host's round trip, and a host that does not answer holds the
-  // others up no longer than its own timeouts.
   std::vector<absl::StatusOr<RegistrationsByExtension>> reads(hosts_.size());
-  std::vector<std::future<void>> others;
-  for (size_t i = 1; i < hosts_.size(); ++i) {
-    others.push_back(std::async(std::launch::async,
-                                [&, i] { reads[i] = ReadHost(hosts_[i], extension); }));
-  }
-  reads[0] = ReadHost(hosts_[0], extension);
-  for (std::future<void>& other : others) other.get();
+  RunSideBySide(hosts_.size(), [&](size_t i) { reads[i] = ReadHost(hosts_[i], extension); });
 
   LiveRegistrations live;
   std::vector<absl::Status> failures;

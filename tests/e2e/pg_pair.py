@@ -103,9 +103,9 @@ class PgPair:
         self.primary, self.standby = a, b
         self.nodes = (a, b)
 
-    def url(self, db: str, **params: str) -> str:
+    def url(self, db: str) -> str:
         """The portal's view: both nodes, and libpq picks the one that accepts writes."""
-        query = {"target_session_attrs": "read-write", "connect_timeout": "2", **params}
+        query = {"target_session_attrs": "read-write", "connect_timeout": "2"}
         hosts = ",".join(f"{n.host}:{n.port}" for n in self.nodes)
         return f"postgresql://postgres@{hosts}/{db}?" + "&".join(f"{k}={v}" for k, v in query.items())
 

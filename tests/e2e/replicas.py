@@ -42,7 +42,6 @@ class Replicas:
     def __init__(self, db_url: str, log_prefix: str, count: int = 2, *, server_env: dict | None = None,
                  server_envs: list[dict | None] | None = None, gateway_env: dict | None = None,
                  adopt: list[h.Server] | None = None, serving: list[int] | None = None, timeout: float = 30):
-        self.db_url = db_url
         self.adopted = list(adopt or [])
         self.servers: list[h.Server] = list(self.adopted)
         self.gateway: h.Gateway | None = None

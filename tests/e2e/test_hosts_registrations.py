@@ -14,6 +14,7 @@ import pytest
 
 import harness as h
 import lab as L
+from test_registrations import register
 
 
 @pytest.fixture
@@ -30,14 +31,6 @@ def applied_users(portal, n: int, prefix: str) -> dict[int, tuple[str, str]]:
     audit = L.apply_ok(portal)
     assert [x["name"] for x in audit["hosts"]] == ["a", "b"], audit
     return {m["user"]["extension"]: (m["user"]["id"], m["sip_credentials"]["password"]) for m in made}
-
-
-def register(the_lab, extension: int, password: str) -> int:
-    """REGISTERs EXTENSION at THE_LAB's Asterisk from a fresh local port; returns the port (in the contact URI)."""
-    port = L.free_udp_port()
-    r = the_lab.register(extension, password, port=port)
-    assert r.returncode == 0, r.explain()
-    return port
 
 
 def registrations(portal) -> dict[int, dict]:

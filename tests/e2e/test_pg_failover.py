@@ -93,7 +93,7 @@ class Load:
                 out = Outcome(rid, body, t0, time.monotonic(), r.status, (r.json or {}).get("user") if ok else None,
                               None if ok else (r.json or {}).get("code"), "" if ok else r.text[:200])
             except OSError as e:
-                out = Outcome(rid, body, t0, time.monotonic(), None, None, repr(e))
+                out = Outcome(rid, body, t0, time.monotonic(), None, error=repr(e))
             with self._lock:
                 self.outcomes.append(out)
             self._stop.wait(max(0.0, t0 + self.interval - time.monotonic()))
@@ -186,7 +186,9 @@ def test_failover_under_create_load(pair, portals):
         f"{summary}; while no primary existed: {[o.status for o in headless]}"
     assert all(o.code == h.UNAVAILABLE for o in outcomes if o.status == 503), "a 503 without UNAVAILABLE"
     assert times["recovery_s"] <= RECOVERY_S, summary
-    assert any(o.status == 201 and o.started > times["promoted"] for o in outcomes), summary
+    # Recovered for good, not one lucky create: the load goes on succeeding on the new primary.
+    recovered = times["promoted"] + times["recovery_s"]
+    assert sum(o.status == 201 and o.started > recovered for o in outcomes) >= 10, summary
 
     # /healthz: unhealthy while the primary was gone, healthy again after the promotion.
     during = [s for t, s in load.health if times["stopped"] + 1.5 < t < times["promote_started"]]
